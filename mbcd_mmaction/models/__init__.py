@@ -1,0 +1,1 @@
+from . import encoders, heads, losses, necks, recognizers  # noqa: F401
