@@ -1,0 +1,16 @@
+"""Multi-modal (RGB, flow, audio) transforms, registered in mmaction's
+``TRANSFORMS``."""
+from .loading import (LoadAudioSpectrogram, LoadModalityFrames,
+                      SampleModalityFrames, is_active, log_spectrogram)
+from .processing import (IMAGENET_MEAN, IMAGENET_STD, MultiModalCenterCrop,
+                         MultiModalFlip, MultiModalFormatShape,
+                         MultiModalNormalize, MultiModalRandomResizedCrop,
+                         MultiModalResize, resize_clip)
+
+__all__ = [
+    'SampleModalityFrames', 'LoadModalityFrames', 'LoadAudioSpectrogram',
+    'MultiModalResize', 'MultiModalRandomResizedCrop', 'MultiModalCenterCrop',
+    'MultiModalNormalize', 'MultiModalFlip', 'MultiModalFormatShape',
+    'is_active', 'log_spectrogram', 'resize_clip', 'IMAGENET_MEAN',
+    'IMAGENET_STD'
+]

@@ -1,0 +1,312 @@
+"""Loading transforms for multi-modal clips (RGB, optical flow, audio).
+
+Results keys follow :mod:`mbcd_mmaction.datasets.epic_kitchens`: the dataset
+puts ``modalities`` (tuple) and per-modality inputs into each data_info; the
+transforms here add ``rgb`` (uint8, T x H x W x 3, RGB order), ``flow``
+(uint8, T x H x W x 2, channels u, v) and ``audio`` (float32, 257 x N
+log-spectrogram).
+
+A transform for a modality that is not in ``results['modalities']`` does
+nothing, so one pipeline serves every modality combination (va, vf, af, vaf).
+A modality that *is* listed but whose files are missing raises.
+All randomness comes from numpy's global RNG (and python ``random`` in
+mmaction helpers), which mmengine seeds per worker.
+"""
+import os.path as osp
+from typing import Dict, Sequence
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+from scipy import signal
+
+from mmaction.datasets.transforms import SampleFrames
+from mmaction.registry import TRANSFORMS
+
+
+def is_active(results: Dict, modality: str) -> bool:
+    """Whether ``modality`` is loaded for this sample.
+
+    Without a ``modalities`` key (a transform used stand-alone) every
+    modality counts as active.
+    """
+    return modality in results.get('modalities', (modality, ))
+
+
+def _describe(results: Dict) -> str:
+    """Sample identification for error messages."""
+    return (f"uid={results.get('uid')!r}, domain={results.get('domain')!r}, "
+            f"video_id={results.get('video_id')!r}")
+
+
+def _open_videos(paths: Sequence[str], results: Dict, modality: str):
+    import decord  # imported lazily: only the clips layout needs it
+    readers = []
+    for path in paths:
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{modality} clip video {path} not found ({_describe(results)})'
+                '; expected the mp4-per-clip layout described in '
+                'mbcd_mmaction.datasets.epic_kitchens.')
+        readers.append(decord.VideoReader(path, num_threads=1))
+    return readers
+
+
+@TRANSFORMS.register_module()
+class SampleModalityFrames(SampleFrames):
+    """mmaction's :class:`SampleFrames` for one named modality.
+
+    Same offsets as ``SampleFrames`` (train: random offset; test: centre;
+    short clips loop with ``out_of_bound_opt='loop'``), read from and written
+    to modality-prefixed keys so RGB and flow are sampled independently.
+
+    Required keys: ``{m}_total_frames`` and ``{m}_start_index`` (frames
+    layout), or ``{m}_videos`` (clips layout: the count is read from the mp4s,
+    indices start at 0, the opened readers are kept in ``{m}_readers``).
+    Added keys: ``{m}_frame_inds`` (int32, ``num_clips * clip_len``, absolute
+    frame indices), ``{m}_clip_len``.
+
+    Args:
+        modality (str): ``'rgb'`` or ``'flow'``.
+        clip_len (int): Frames per clip.
+        frame_interval (int): Step between sampled frames, in this
+            modality's own frames. Defaults to 1.
+        num_clips (int): Defaults to 1.
+        test_mode (bool): Centre offset instead of a random one.
+        **kwargs: Other :class:`SampleFrames` arguments.
+    """
+
+    def __init__(self, modality: str, clip_len: int, frame_interval: int = 1,
+                 num_clips: int = 1, test_mode: bool = False, **kwargs):
+        if modality not in ('rgb', 'flow'):
+            raise ValueError(f"SampleModalityFrames: modality={modality!r}, "
+                             "expected 'rgb' or 'flow'.")
+        super().__init__(clip_len=clip_len, frame_interval=frame_interval,
+                         num_clips=num_clips, test_mode=test_mode, **kwargs)
+        self.modality = modality
+
+    def transform(self, results: Dict) -> Dict:
+        m = self.modality
+        if not is_active(results, m):
+            return results
+        if f'{m}_total_frames' in results:
+            total = int(results[f'{m}_total_frames'])
+            start = int(results.get(f'{m}_start_index', 0))
+        elif f'{m}_videos' in results:
+            readers = _open_videos(results[f'{m}_videos'], results, m)
+            # u and v mp4s should match; never index past the shorter.
+            total = min(len(r) for r in readers)
+            start = 0
+            results[f'{m}_readers'] = readers
+        else:
+            raise KeyError(f'SampleModalityFrames({m}): results have neither '
+                           f'{m}_total_frames nor {m}_videos '
+                           f'({_describe(results)}).')
+        if total < 1:
+            raise ValueError(f'SampleModalityFrames({m}): clip has {total} '
+                             f'frames ({_describe(results)}).')
+        sampled = super().transform(dict(total_frames=total,
+                                         start_index=start))
+        results[f'{m}_frame_inds'] = sampled['frame_inds']
+        results[f'{m}_clip_len'] = self.clip_len
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(modality={self.modality}, '
+                f'clip_len={self.clip_len}, '
+                f'frame_interval={self.frame_interval}, '
+                f'num_clips={self.num_clips}, test_mode={self.test_mode})')
+
+
+@TRANSFORMS.register_module()
+class LoadModalityFrames(BaseTransform):
+    """Read the sampled frames of RGB or flow, from jpgs or clip mp4s.
+
+    Frames layout: RGB ``{rgb_dir}/{rgb_tmpl}`` (colour jpg), flow
+    ``{flow_dirs[0]}/{flow_tmpl}`` (u) and ``{flow_dirs[1]}/...`` (v), grey
+    jpgs. Clips layout: decord readers from :class:`SampleModalityFrames`
+    (or opened here from ``{m}_videos``); flow keeps channel 0 of each mp4.
+
+    Required keys: ``{m}_frame_inds`` and the layout's path keys.
+    Added keys: ``m`` (uint8 ndarray, T x H x W x C with C = 3 for RGB in RGB
+    order, C = 2 for flow as (u, v)), ``{m}_img_shape`` ((H, W)).
+
+    Args:
+        modality (str): ``'rgb'`` or ``'flow'``.
+    """
+
+    def __init__(self, modality: str):
+        if modality not in ('rgb', 'flow'):
+            raise ValueError(f"LoadModalityFrames: modality={modality!r}, "
+                             "expected 'rgb' or 'flow'.")
+        self.modality = modality
+
+    def _read_jpg(self, path: str, results: Dict, index: int) -> np.ndarray:
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{self.modality} frame {path} not found (frame index {index},'
+                f' {_describe(results)}).')
+        if self.modality == 'rgb':
+            img = mmcv.imread(path, flag='color', channel_order='rgb')
+        else:
+            img = mmcv.imread(path, flag='grayscale')
+        if img is None:
+            raise OSError(f'{self.modality} frame {path} could not be decoded '
+                          f'({_describe(results)}).')
+        return img
+
+    def transform(self, results: Dict) -> Dict:
+        m = self.modality
+        if not is_active(results, m):
+            return results
+        if f'{m}_frame_inds' not in results:
+            raise KeyError(f'LoadModalityFrames({m}): no {m}_frame_inds; put '
+                           f'SampleModalityFrames(modality={m!r}) first.')
+        inds = np.asarray(results[f'{m}_frame_inds']).reshape(-1)
+        if f'{m}_videos' in results and f'{m}_dir' not in results \
+                and f'{m}_dirs' not in results:
+            readers = results.pop(f'{m}_readers', None) or _open_videos(
+                results[f'{m}_videos'], results, m)
+            arrays = [r.get_batch(inds.tolist()).asnumpy() for r in readers]
+            if m == 'rgb':
+                imgs = arrays[0]
+            else:
+                imgs = np.stack([a[..., 0] for a in arrays], axis=-1)
+        else:
+            cache = {}  # looped short clips repeat indices: read each once
+            frames = []
+            for idx in inds.tolist():
+                if idx not in cache:
+                    if m == 'rgb':
+                        path = osp.join(results['rgb_dir'],
+                                        results['rgb_tmpl'].format(idx))
+                        cache[idx] = self._read_jpg(path, results, idx)
+                    else:
+                        name = results['flow_tmpl'].format(idx)
+                        cache[idx] = np.stack([
+                            self._read_jpg(osp.join(d, name), results, idx)
+                            for d in results['flow_dirs']
+                        ], axis=-1)
+                frames.append(cache[idx])
+            imgs = np.stack(frames)
+        results[m] = np.ascontiguousarray(imgs)
+        results[f'{m}_img_shape'] = imgs.shape[1:3]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(modality={self.modality})'
+
+
+def log_spectrogram(waveform: np.ndarray, sample_rate: int = 16000,
+                    nperseg: int = 512, noverlap: int = 353,
+                    eps: float = 1e-7) -> np.ndarray:
+    """Per-sample z-scored log power spectrogram (SimMMDG's audio input).
+
+    Args:
+        waveform (ndarray): Mono samples, shape (L, ), in [-1, 1].
+
+    Returns:
+        ndarray: float64, shape (nperseg // 2 + 1, n_frames); 257 x 1004 for
+        10 s at 16 kHz with the defaults.
+    """
+    _, _, spec = signal.spectrogram(waveform, sample_rate, nperseg=nperseg,
+                                    noverlap=noverlap)
+    spec = np.log(spec + eps)
+    return (spec - spec.mean()) / (spec.std() + 1e-9)
+
+
+@TRANSFORMS.register_module()
+class LoadAudioSpectrogram(BaseTransform):
+    """Cut a clip's span from its video's wav and turn it into a spectrogram.
+
+    Steps (SimMMDG / MMDG-Bench port): read ``[audio_start, audio_stop]``
+    seconds of ``audio_path`` (only that span is read from disk), mix to mono,
+    resample to ``sample_rate`` if the file differs, tile periodically or cut
+    to ``clip_seconds``, clip to [-1, 1], ``scipy.signal.spectrogram(nperseg=
+    512, noverlap=353)``, ``log(S + 1e-7)``, per-sample z-score.
+
+    Train only (``test_mode=False``), as in the port: uniform noise in
+    ``[-noise, noise]`` is added to the **z-scored spectrogram** (not to the
+    waveform), then one band of ``mask_rows`` consecutive frequency rows is
+    zeroed, its first row drawn uniformly from ``[0, 256 - mask_rows)``.
+
+    Required keys: ``audio_path``, ``audio_start``, ``audio_stop`` (seconds).
+    Added keys: ``audio`` (float32, 257 x N; N = 1004 for 10 s).
+
+    Args:
+        sample_rate (int): Defaults to 16000.
+        clip_seconds (float): Length the span is tiled/cut to. Defaults to 10.
+        nperseg (int): Window. Defaults to 512.
+        noverlap (int): Overlap (hop 159). Defaults to 353.
+        test_mode (bool): Disable the augmentation. Defaults to False.
+        noise (float): Noise amplitude. Defaults to 0.05.
+        mask_rows (int): Height of the zeroed band. Defaults to 9.
+    """
+
+    def __init__(self, sample_rate: int = 16000, clip_seconds: float = 10.0,
+                 nperseg: int = 512, noverlap: int = 353,
+                 test_mode: bool = False, noise: float = 0.05,
+                 mask_rows: int = 9):
+        self.sample_rate = sample_rate
+        self.clip_seconds = clip_seconds
+        self.nperseg = nperseg
+        self.noverlap = noverlap
+        self.test_mode = test_mode
+        self.noise = noise
+        self.mask_rows = mask_rows
+        self.num_samples = int(round(clip_seconds * sample_rate))
+        if self.num_samples < nperseg:
+            raise ValueError(f'LoadAudioSpectrogram: clip_seconds='
+                             f'{clip_seconds} gives {self.num_samples} samples'
+                             f', fewer than nperseg={nperseg}.')
+
+    def read_span(self, results: Dict) -> np.ndarray:
+        """The clip's mono waveform at ``sample_rate``, shape (L, )."""
+        import soundfile as sf
+        path = results['audio_path']
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'audio file {path} not found '
+                                    f'({_describe(results)}).')
+        start_s, stop_s = results['audio_start'], results['audio_stop']
+        info = sf.info(path)
+        sr = info.samplerate
+        first = int(round(start_s * sr))
+        last = min(int(round(stop_s * sr)), info.frames)
+        if last <= first:
+            raise ValueError(
+                f'audio span [{start_s:.3f}s, {stop_s:.3f}s] of {path} is '
+                f'empty (file has {info.frames / sr:.3f}s; '
+                f'{_describe(results)}).')
+        wav, _ = sf.read(path, start=first, stop=last, dtype='float64',
+                         always_2d=True)
+        wav = wav.mean(axis=1)
+        if sr != self.sample_rate:
+            import librosa
+            wav = librosa.resample(wav, orig_sr=sr,
+                                   target_sr=self.sample_rate)
+        return wav
+
+    def transform(self, results: Dict) -> Dict:
+        if not is_active(results, 'audio'):
+            return results
+        wav = self.read_span(results)
+        # np.resize repeats the span periodically: the port's tiling.
+        wav = np.clip(np.resize(wav, self.num_samples), -1.0, 1.0)
+        spec = log_spectrogram(wav, self.sample_rate, self.nperseg,
+                               self.noverlap)
+        if not self.test_mode:
+            spec = spec + np.random.uniform(-self.noise, self.noise,
+                                            spec.shape)
+            n_freq = spec.shape[0]
+            # Port: np.random.choice(256 - interval); keep it in range for
+            # other window sizes too.
+            high = max(min(256, n_freq - 1) - self.mask_rows, 1)
+            first = np.random.randint(high)
+            spec[first:first + self.mask_rows, :] = 0
+        results['audio'] = spec.astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(sample_rate={self.sample_rate}, '
+                f'clip_seconds={self.clip_seconds}, test_mode='
+                f'{self.test_mode})')
