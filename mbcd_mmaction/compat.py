@@ -4,6 +4,8 @@ Everything here is applied once, on ``import mbcd_mmaction``, before any
 ``mmaction.models`` import. Each fix names the upstream bug it works around
 and when it can be deleted. Nothing here changes numerical results.
 """
+import pickle
+import re
 import sys
 import types
 
@@ -49,13 +51,60 @@ def _stub_missing_drn_module() -> None:
     sys.modules[name + '.drn'] = module
 
 
+#: Names ``HistoryBuffer.__getstate__`` pickles as ``getattr(HistoryBuffer,
+#: name)``: its default statistics methods (mmengine 0.10.7 stores the
+#: class-level ``_statistics_methods`` dict in every buffer's state).
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+class RefusedGlobalError(pickle.UnpicklingError):
+    """A checkpoint asked for a global that safe loading does not allow."""
+
+
+def _history_buffer_getattr(owner, name):
+    """Stand-in for ``builtins.getattr`` inside ``weights_only`` loading.
+
+    mmengine checkpoints contain ``getattr(HistoryBuffer, 'min')`` (and
+    'max', 'current', 'mean'). Allow-listing the real ``getattr`` would let a
+    crafted file reach arbitrary attributes (``__globals__``, modules) of any
+    allowed object, so only exactly these lookups are performed.
+    """
+    from mmengine.logging import HistoryBuffer
+    if owner is HistoryBuffer and name in HISTORY_BUFFER_STATISTICS:
+        return getattr(owner, name)
+    raise RefusedGlobalError(
+        f'Refused getattr({owner!r}, {name!r}) while loading a checkpoint '
+        'with weights_only=True: mbcd_mmaction.compat only allows '
+        f'getattr(HistoryBuffer, one of {HISTORY_BUFFER_STATISTICS}).')
+
+
+def _numpy_dtype_classes() -> list:
+    types_ = (np.bool_, np.float16, np.float32, np.float64, np.longdouble,
+              np.complex64, np.complex128, np.int8, np.int16, np.int32,
+              np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.str_,
+              np.bytes_, np.object_)
+    return [type(np.dtype(t)) for t in types_]
+
+
 def mmengine_checkpoint_globals() -> list:
     """The non-tensor globals mmengine 0.10.7 pickles into a checkpoint.
 
-    ``message_hub`` holds :class:`mmengine.logging.HistoryBuffer` objects
-    whose history is numpy arrays and numpy scalars; ``meta`` holds plain
-    Python containers. Everything else in a checkpoint is tensors and dicts,
-    which ``weights_only`` loading accepts already.
+    Found by disassembling checkpoints that a real mmengine Runner saved
+    (``tests/test_compat.py`` repeats this on every run):
+
+    * ``message_hub.log_scalars``: :class:`mmengine.logging.HistoryBuffer`
+      objects whose history is numpy arrays (``_reconstruct``, ``ndarray``,
+      ``dtype`` and numpy 2's per-dtype classes such as ``Float64DType``) and
+      whose state holds ``getattr(HistoryBuffer, 'min'|'max'|'current'|
+      'mean')`` (served by :func:`_history_buffer_getattr`, registered
+      under the names ``__builtin__.getattr`` / ``builtins.getattr``);
+    * ``message_hub.runtime_info``: numpy scalars (``scalar``), e.g. ``eta``;
+    * ``meta``: Python containers, the config as text, ``dataset_meta``
+      (may hold numpy arrays) and sometimes a ``ConfigDict``.
+
+    Tensors, dicts, lists, ``OrderedDict``, ``Counter`` (param schedulers),
+    ``_codecs.encode`` (bytes) are allowed by torch already. Anything else
+    (``os.system``, ``subprocess.*``, the real ``getattr``, ...) is refused.
     """
     from mmengine.logging import HistoryBuffer
     from mmengine.config import ConfigDict
@@ -63,11 +112,10 @@ def mmengine_checkpoint_globals() -> list:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-        np.int64, np.uint8, np.bool_)]
     return [HistoryBuffer, ConfigDict, _reconstruct, scalar, np.ndarray,
-            np.dtype, *dtype_classes]
+            np.dtype, *_numpy_dtype_classes(),
+            (_history_buffer_getattr, '__builtin__.getattr'),
+            (_history_buffer_getattr, 'builtins.getattr')]
 
 
 def _allow_mmengine_checkpoints_in_weights_only_load() -> None:
@@ -84,9 +132,62 @@ def _allow_mmengine_checkpoints_in_weights_only_load() -> None:
         torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 
+_REFUSED_GLOBAL = re.compile(r'GLOBAL (\S+) (?:was not an allowed|whose)')
+
+
+def explain_refused_checkpoint(filename, error: BaseException) -> str:
+    """A message naming the file and the global torch refused."""
+    text = str(error)
+    match = _REFUSED_GLOBAL.search(text)
+    if match:
+        what = f'it pickles the global `{match.group(1)}`, which is not allowed'
+    elif isinstance(error, RefusedGlobalError):
+        what = text
+    else:
+        what = 'it pickles an object safe loading does not allow ' \
+               f'(torch said: {text.strip().splitlines()[-1][:500]})'
+    return (
+        f'Refused to load checkpoint {filename!r}: {what}. Checkpoints are '
+        'loaded with torch.load(weights_only=True) (default since torch '
+        '2.6), which only unpickles tensors, containers and the globals '
+        'allow-listed in mbcd_mmaction/compat.py (what mmengine itself '
+        'writes). A file that needs anything else may run arbitrary code '
+        'when loaded. If you created the file yourself and trust it, add the '
+        'global to mmengine_checkpoint_globals() in mbcd_mmaction/compat.py '
+        'or re-save it as a plain state dict; never turn weights_only off '
+        'for files from others.')
+
+
+def _explain_refused_globals_in_mmengine_loading() -> None:
+    """Make mmengine's checkpoint loading say which file and which global
+    safe loading refused (torch's own message suggests weights_only=False
+    and does not name the file)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if getattr(CheckpointLoader.load_checkpoint, '_mbcd_wrapped', False):
+        return
+    original = CheckpointLoader.load_checkpoint.__func__
+
+    def load_checkpoint(cls, filename, map_location=None, logger='current'):
+        try:
+            return original(cls, filename, map_location, logger)
+        except RefusedGlobalError:
+            raise
+        except pickle.UnpicklingError as e:
+            if 'weights_only' not in str(e).lower() and \
+                    'global' not in str(e).lower():
+                raise
+            raise RefusedGlobalError(
+                explain_refused_checkpoint(filename, e)) from e
+
+    load_checkpoint._mbcd_wrapped = True
+    load_checkpoint.__doc__ = original.__doc__
+    CheckpointLoader.load_checkpoint = classmethod(load_checkpoint)
+
+
 def apply() -> None:
     _stub_missing_drn_module()
     _allow_mmengine_checkpoints_in_weights_only_load()
+    _explain_refused_globals_in_mmengine_loading()
 
 
 apply()

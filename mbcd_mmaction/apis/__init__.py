@@ -1,0 +1,16 @@
+"""High-level entry points behind ``tools/train.py`` and ``tools/test.py``."""
+from .config import (build_test_parser, build_train_parser, config_name,
+                     setup_cfg, setup_test_cfg)
+from .device import configure_device, init_distributed
+from .results import to_jsonable, write_json_atomic
+from .runner import (ModelSelectionError, build_runner,
+                     check_model_selection_cfg, find_best_checkpoint, test,
+                     test_best_checkpoint, train)
+
+__all__ = [
+    'build_train_parser', 'build_test_parser', 'setup_cfg', 'setup_test_cfg',
+    'config_name', 'configure_device', 'init_distributed', 'to_jsonable',
+    'write_json_atomic', 'ModelSelectionError', 'build_runner',
+    'check_model_selection_cfg', 'find_best_checkpoint', 'test',
+    'test_best_checkpoint', 'train'
+]

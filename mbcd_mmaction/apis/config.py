@@ -1,0 +1,199 @@
+"""Command-line flags -> mmengine ``Config``, mirroring mmaction2's tools.
+
+The flags and their merge rules follow ``mmaction2/tools/train.py`` and
+``tools/test.py`` (1.x) with two deliberate differences:
+
+* ``--seed`` / ``--deterministic`` / ``--diff-rank-seed`` always take
+  effect (mmaction only applies them when the config has no ``randomness``);
+* the device-dependent settings of :mod:`mbcd_mmaction.apis.device` are
+  applied, so the same config trains on CPU (gloo) and GPU (NCCL).
+"""
+import argparse
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+from mmengine.config import Config, DictAction
+
+from .device import configure_device
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs '
+        '(e.g. target_domain=D2 train_dataloader.batch_size=8)')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def build_train_parser() -> argparse.ArgumentParser:
+    """Argument parser of ``tools/train.py``."""
+    parser = argparse.ArgumentParser(
+        description='Train a multi-modal recognizer (source domains), then '
+        'test the best source-validation checkpoint on the target domain.')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from the given checkpoint, or (no value / "auto") '
+        'from the latest checkpoint in the work directory')
+    parser.add_argument('--amp', action='store_true',
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help='scale the learning rate by actual / base batch size')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--diff-rank-seed', action='store_true',
+                        help='use a different seed on every rank')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic options for the CUDNN backend')
+    _add_common(parser)
+    return parser
+
+
+def build_test_parser() -> argparse.ArgumentParser:
+    """Argument parser of ``tools/test.py``."""
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a checkpoint on the test split '
+        '(the target domain).')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--dump', type=str,
+        help='dump predictions to a pickle file for offline evaluation')
+    _add_common(parser)
+    return parser
+
+
+def _set_local_rank_env(args) -> None:
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(getattr(args, 'local_rank', 0) or 0)
+
+
+def _default_work_dir(cfg: Config, args) -> None:
+    # priority: CLI > work_dir in the config > work_dirs/<config name>
+    if getattr(args, 'work_dir', None) is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+
+def _finalise(cfg: Config) -> Config:
+    """Steps shared by train and test, after all user overrides."""
+    if cfg.get('custom_imports', None) is None:
+        cfg.custom_imports = dict(
+            imports=['mbcd_mmaction'], allow_failed_imports=False)
+    if cfg.get('target_domain', None) is not None:
+        apply_protocol = _find_apply_protocol()
+        if apply_protocol is not None:
+            apply_protocol(cfg)
+    configure_device(cfg)
+    return cfg
+
+
+def _find_apply_protocol():
+    """``mbcd_mmaction.datasets.protocols.apply_protocol`` if it exists."""
+    try:
+        from mbcd_mmaction.datasets import protocols
+    except ModuleNotFoundError as e:
+        if e.name and e.name.endswith('protocols'):
+            return None
+        raise
+    return getattr(protocols, 'apply_protocol', None)
+
+
+def setup_cfg(args) -> Config:
+    """Load ``args.config`` and merge the training flags into it.
+
+    ``args`` is an ``argparse.Namespace`` from :func:`build_train_parser`
+    (missing attributes take the parser's defaults).
+    """
+    args = _with_defaults(args, build_train_parser())
+    _set_local_rank_env(args)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    _default_work_dir(cfg, args)
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError('--amp does not support the custom optimizer '
+                             f'wrapper type {optim_wrapper!r}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        if cfg.get('auto_scale_lr', None) is None:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('
+                             'base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+
+    randomness = dict(cfg.get('randomness', None) or {})
+    if args.seed is not None:
+        randomness['seed'] = args.seed
+    if args.deterministic:
+        randomness['deterministic'] = True
+    if args.diff_rank_seed:
+        randomness['diff_rank_seed'] = True
+    cfg.randomness = randomness
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return _finalise(cfg)
+
+
+def setup_test_cfg(args) -> Config:
+    """Load ``args.config`` and merge the test flags (see
+    :func:`build_test_parser`) into it; ``cfg.load_from`` is the
+    checkpoint."""
+    args = _with_defaults(args, build_test_parser())
+    _set_local_rank_env(args)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError('--dump must be a .pkl or .pickle file')
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        if isinstance(cfg.test_evaluator, (list, tuple)):
+            cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
+        else:
+            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    _default_work_dir(cfg, args)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    return _finalise(cfg)
+
+
+def _with_defaults(args, parser: argparse.ArgumentParser):
+    """Fill attributes ``args`` lacks with ``parser``'s defaults."""
+    if isinstance(args, Sequence) and not isinstance(args, str):
+        return parser.parse_args(list(args))
+    defaults = {a.dest: a.default for a in parser._actions
+                if a.dest != 'help'}
+    merged = {**defaults, **vars(args)}
+    return argparse.Namespace(**merged)
+
+
+def config_name(cfg: Config) -> Optional[str]:
+    """The config file's name without extension (None if built in code)."""
+    filename = getattr(cfg, 'filename', None)
+    if not filename:
+        return None
+    return osp.splitext(osp.basename(filename))[0]
