@@ -1,0 +1,387 @@
+"""A small synthetic dataset in EPIC-Kitchens' on-disk layout.
+
+The real data cannot be downloaded here; this writes a learnable stand-in
+with the exact files :class:`~mbcd_mmaction.datasets.EpicKitchensDataset`
+reads (see :mod:`mbcd_mmaction.datasets.epic_kitchens` for both layouts):
+MM-SADA split pickles with all columns and EPIC's types, 60 fps RGB jpgs,
+30 fps flow u/v jpgs, one 16 kHz wav per video with every clip at its
+timestamps, and/or one mp4 per clip (``layout='clips'``).
+
+The task (8 classes, 3 domains):
+
+* class ``c`` sets a moving blob's direction (angle ``2 pi c / 8``) and hue
+  (RGB), the direction of the blob's flow (flow), and a tone of
+  ``400 * 1.25 ** c`` Hz during the clip (audio);
+* each modality independently shows the true class with probability
+  ``fidelity`` (0.8) and a uniformly random class otherwise, so fusing the
+  modalities beats any single one;
+* each domain shifts the background colour, brightness and texture, the
+  pixel noise, a global flow bias (camera pan) and flow noise, and the audio
+  background (a hum at a domain frequency plus noise), so there is a domain
+  shift but the class cues are shared.
+
+CLI::
+
+    python -m mbcd_mmaction.datasets.synthetic --root data/epic_demo
+
+The dataset is written into a temporary sibling directory and renamed into
+place at the end, so an interrupted run never leaves a half-written root.
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import tempfile
+import time
+from typing import Dict, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from .epic_kitchens import (ALL_DOMAINS, CLASSES, DOMAIN_PARTICIPANTS,
+                            RGB_TMPL, clip_mp4_name, flow_span)
+
+# Per-domain appearance / sound. Values are chosen to make the shift obvious
+# (a model can tell the domains apart) without touching the class cues.
+DOMAIN_STYLES = {
+    'D1': dict(bg=(70, 70, 110), texture='hstripes', period=6, amp=25,
+               noise=5.0, flow_bias=(0.0, 0.0), flow_noise=4.0,
+               hum_hz=100.0, hum_amp=0.05, audio_noise=0.01),
+    'D2': dict(bg=(150, 120, 80), texture='checker', period=8, amp=35,
+               noise=10.0, flow_bias=(10.0, 0.0), flow_noise=8.0,
+               hum_hz=60.0, hum_amp=0.12, audio_noise=0.03),
+    'D3': dict(bg=(40, 95, 50), texture='vstripes', period=4, amp=15,
+               noise=16.0, flow_bias=(0.0, -10.0), flow_noise=12.0,
+               hum_hz=150.0, hum_amp=0.08, audio_noise=0.06),
+}
+SPLIT_VIDEO_OFFSET = {'train': 1, 'test': 11}  # P08_01.. / P08_11..
+
+
+def tone_hz(label: int) -> float:
+    """Audio tone of class ``label``."""
+    return 400.0 * 1.25 ** label
+
+
+def format_timestamp(seconds: float) -> str:
+    """Seconds -> EPIC ``'hh:mm:ss.ff'``."""
+    hundredths = int(round(seconds * 100))
+    hours, rest = divmod(hundredths, 360000)
+    minutes, rest = divmod(rest, 6000)
+    return f'{hours:02d}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}'
+
+
+def _background(style: dict, h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    p = style['period']
+    if style['texture'] == 'hstripes':
+        tex = (yy // p) % 2
+    elif style['texture'] == 'vstripes':
+        tex = (xx // p) % 2
+    else:
+        tex = ((yy // p) + (xx // p)) % 2
+    bg = np.asarray(style['bg'], np.float32)[None, None]
+    return bg + style['amp'] * (tex[..., None].astype(np.float32) - 0.5)
+
+
+def _hue_rgb(label: int) -> np.ndarray:
+    hsv = np.uint8([[[int(180 * label / len(CLASSES)), 230, 240]]])
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
+
+
+def _blob_masks(n: int, h: int, w: int, label: int, start_xy, step: float,
+                stride: int = 1) -> np.ndarray:
+    """Soft disc masks (n, h, w) of a blob moving in class ``label``'s
+    direction, ``step`` px per RGB frame, sampled every ``stride`` frames."""
+    angle = 2 * math.pi * label / len(CLASSES)
+    t = np.arange(n, dtype=np.float32) * stride
+    cx = start_xy[0] + math.cos(angle) * step * t
+    cy = start_xy[1] + math.sin(angle) * step * t
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    radius = 0.16 * h
+    dist = np.sqrt((xx[None] - cx[:, None, None])**2 +
+                   (yy[None] - cy[:, None, None])**2)
+    return np.clip(radius + 0.5 - dist, 0.0, 1.0)
+
+
+class _ClipRenderer:
+    """Renders the RGB frames, flow frames and audio tone of one clip."""
+
+    def __init__(self, frame_size: Tuple[int, int], clip_frames: int,
+                 rng: np.random.Generator):
+        self.w, self.h = frame_size
+        self.clip_frames = clip_frames
+        self.rng = rng
+        # The blob crosses half the frame width over the clip.
+        self.step = 0.5 * self.w / clip_frames
+
+    def _start(self, label: int):
+        angle = 2 * math.pi * label / len(CLASSES)
+        travel = self.step * self.clip_frames
+        jitter = self.rng.uniform(-0.08, 0.08, 2) * (self.w, self.h)
+        return (self.w / 2 - math.cos(angle) * travel / 2 + jitter[0],
+                self.h / 2 - math.sin(angle) * travel / 2 + jitter[1])
+
+    def rgb(self, style: dict, label: int) -> np.ndarray:
+        """(clip_frames, h, w, 3) uint8 RGB."""
+        masks = _blob_masks(self.clip_frames, self.h, self.w, label,
+                            self._start(label), self.step)[..., None]
+        bg = _background(style, self.h, self.w)[None]
+        frames = bg * (1 - masks) + _hue_rgb(label) * masks
+        frames += self.rng.normal(0, style['noise'], frames.shape)
+        return np.clip(frames, 0, 255).astype(np.uint8)
+
+    def flow(self, style: dict, label: int, n: int) -> np.ndarray:
+        """(n, h, w, 2) uint8 (u, v) at half the RGB rate, 128 = no motion."""
+        masks = _blob_masks(n, self.h, self.w, label, self._start(label),
+                            self.step, stride=2)
+        angle = 2 * math.pi * label / len(CLASSES)
+        magnitude = 60.0  # encoded levels; EPIC's TV-L1 jpgs are 128-centred
+        bu, bv = style['flow_bias']
+        u = 128 + bu + magnitude * math.cos(angle) * masks
+        v = 128 + bv + magnitude * math.sin(angle) * masks
+        flow = np.stack([u, v], axis=-1)
+        flow += self.rng.normal(0, style['flow_noise'], flow.shape)
+        return np.clip(flow, 0, 255).astype(np.uint8)
+
+
+def _write_jpgs(directory: str, first_index: int, frames: np.ndarray,
+                rgb: bool) -> None:
+    os.makedirs(directory, exist_ok=True)
+    for i, frame in enumerate(frames):
+        img = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if rgb else frame
+        cv2.imwrite(osp.join(directory, RGB_TMPL.format(first_index + i)),
+                    img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+
+
+def _write_mp4(path: str, frames: np.ndarray, fps: float) -> None:
+    """frames: (T, H, W, 3) RGB or (T, H, W) grey."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    h, w = frames.shape[1:3]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                             (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f'cv2.VideoWriter cannot write {path} (mp4v).')
+    for frame in frames:
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        else:
+            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        writer.write(np.ascontiguousarray(frame))
+    writer.release()
+
+
+def generate_epic_kitchens(root: str,
+                           layout: str = 'frames',
+                           clips_per_split: Optional[Dict[str, int]] = None,
+                           frame_size: Tuple[int, int] = (64, 36),
+                           seed: int = 0,
+                           domains: Sequence[str] = ALL_DOMAINS,
+                           clip_frames: int = 90,
+                           fps: int = 60,
+                           gap_frames: int = 31,
+                           videos_per_split: int = 2,
+                           fidelity: float = 0.8,
+                           sample_rate: int = 16000,
+                           tone_amp: float = 0.3,
+                           overwrite: bool = False) -> dict:
+    """Write a synthetic EPIC-Kitchens-layout dataset to ``root``.
+
+    Args:
+        root (str): Output data root (created; must not exist unless
+            ``overwrite``).
+        layout (str): ``'frames'`` (jpgs + per-video wav under ``root``),
+            ``'clips'`` (mp4 per clip under
+            ``root/MM-SADA_Domain_Adaptation_Splits/EPIC-mp4`` and the wav
+            under ``root/MM-SADA_Domain_Adaptation_Splits/rgb``) or
+            ``'both'``.
+        clips_per_split (dict): Clips per domain and split. Defaults to
+            ``{'train': 64, 'test': 32}``.
+        frame_size (tuple[int, int]): (W, H). Defaults to (64, 36).
+        seed (int): Everything is a function of it.
+        domains (Sequence[str]): Defaults to ('D1', 'D2', 'D3').
+        clip_frames (int): RGB frames per clip (at ``fps``). Defaults to 90
+            (1.5 s).
+        fps (int): RGB frame rate; flow has half of it. Defaults to 60.
+        gap_frames (int): Frames between clips of one video. Defaults to 31
+            (odd, so clip starts alternate in parity and the flow
+            ``ceil(start / 2)`` rounding is exercised).
+        videos_per_split (int): Videos per domain and split. Defaults to 2.
+        fidelity (float): Probability that a modality shows the true class.
+        sample_rate (int): Audio rate. Defaults to 16000.
+        tone_amp (float): Amplitude of the class tone.
+        overwrite (bool): Replace an existing ``root``.
+
+    Returns:
+        dict: The generation parameters and per-(domain, split) clip counts
+        (also written to ``root/synthetic_meta.json``).
+    """
+    import soundfile as sf
+    if layout not in ('frames', 'clips', 'both'):
+        raise ValueError(f"layout={layout!r}, expected 'frames', 'clips' or "
+                         "'both'.")
+    unknown = [d for d in domains if d not in ALL_DOMAINS]
+    if unknown:
+        raise ValueError(f'unknown domain(s) {unknown}; expected a subset of '
+                         f'{ALL_DOMAINS}.')
+    clips_per_split = dict(clips_per_split or {'train': 64, 'test': 32})
+    bad = [s for s in clips_per_split if s not in ('train', 'test')]
+    if bad:
+        raise ValueError(f"clips_per_split keys {bad}: expected 'train' and/or"
+                         " 'test'.")
+    root = osp.abspath(root)
+    if osp.exists(root) and not overwrite:
+        raise FileExistsError(f'{root} exists; pass overwrite=True '
+                              '(--overwrite) to replace it.')
+    parent = osp.dirname(root)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-', dir=parent)
+    started = time.time()
+    try:
+        meta = _generate_into(tmp, layout, clips_per_split, frame_size, seed,
+                              domains, clip_frames, fps, gap_frames,
+                              videos_per_split, fidelity, sample_rate,
+                              tone_amp, sf)
+        meta['seconds'] = round(time.time() - started, 2)
+        with open(osp.join(tmp, 'synthetic_meta.json'), 'w') as f:
+            json.dump(meta, f, indent=1)
+        if osp.exists(root):
+            old = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.old-',
+                                   dir=parent)
+            os.rename(root, osp.join(old, 'data'))
+            os.rename(tmp, root)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
+                   clip_frames, fps, gap_frames, videos_per_split, fidelity,
+                   sample_rate, tone_amp, sf) -> dict:
+    rng = np.random.default_rng(seed)
+    renderer = _ClipRenderer(frame_size, clip_frames, rng)
+    split_dir = osp.join(out, 'MM-SADA_Domain_Adaptation_Splits')
+    mp4_root = osp.join(split_dir, 'EPIC-mp4')
+    os.makedirs(split_dir)
+    write_frames = layout in ('frames', 'both')
+    write_clips = layout in ('clips', 'both')
+    n_classes = len(CLASSES)
+    counts = {}
+    uid = 0
+    for domain in domains:
+        style = DOMAIN_STYLES[domain]
+        participant = DOMAIN_PARTICIPANTS[domain]
+        for split, n_clips in clips_per_split.items():
+            # Balanced labels, shuffled, dealt round-robin to the videos.
+            labels = rng.permutation(np.arange(n_clips) % n_classes)
+            rows = []
+            per_video = {}
+            for i, label in enumerate(labels.tolist()):
+                per_video.setdefault(i % videos_per_split, []).append(label)
+            for v, video_labels in sorted(per_video.items()):
+                video_id = (f'{participant}_'
+                            f'{SPLIT_VIDEO_OFFSET[split] + v:02d}')
+                tones = []
+                for k, label in enumerate(video_labels):
+                    start = gap_frames + k * (clip_frames + gap_frames)
+                    stop = start + clip_frames - 1
+                    shown = [label if rng.random() < fidelity else
+                             int(rng.integers(n_classes)) for _ in range(3)]
+                    c_rgb, c_flow, c_audio = shown
+                    fstart, fnum = flow_span(start, stop)
+                    rgb = renderer.rgb(style, c_rgb)
+                    # fnum + 1 flow frames: the loader reads fnum of them, the
+                    # port's clip names end at fstart + fnum.
+                    flow = renderer.flow(style, c_flow, fnum + 1)
+                    if write_frames:
+                        _write_jpgs(osp.join(out, 'rgb', split, domain,
+                                             video_id), start, rgb, True)
+                        fdir = osp.join(out, 'flow', split, domain, video_id)
+                        _write_jpgs(osp.join(fdir, 'u'), fstart,
+                                    flow[..., 0], False)
+                        _write_jpgs(osp.join(fdir, 'v'), fstart,
+                                    flow[..., 1], False)
+                    if write_clips:
+                        _write_mp4(osp.join(
+                            mp4_root, 'rgb', split, domain,
+                            clip_mp4_name(domain, video_id, start, stop,
+                                          label)), rgb, fps)
+                        for c, comp in enumerate('uv'):
+                            _write_mp4(osp.join(
+                                mp4_root, 'flow', split, domain,
+                                clip_mp4_name(domain, video_id, fstart,
+                                              fstart + fnum, label,
+                                              f'_{comp}')),
+                                flow[..., c], fps / 2)
+                    tones.append((start / fps, (stop + 1) / fps, c_audio))
+                    rows.append(dict(
+                        uid=uid, participant_id=participant,
+                        video_id=video_id,
+                        narration=f'{CLASSES[label]} object',
+                        start_timestamp=format_timestamp(start / fps),
+                        stop_timestamp=format_timestamp((stop + 1) / fps),
+                        start_frame=start, stop_frame=stop,
+                        verb=CLASSES[label], verb_class=label))
+                    uid += 1
+                # One track per video: domain hum + noise, the clips' tones
+                # at their timestamps.
+                length = int((tones[-1][1] + gap_frames / fps) * sample_rate)
+                t = np.arange(length) / sample_rate
+                wav = style['hum_amp'] * np.sin(2 * np.pi * style['hum_hz'] *
+                                                t)
+                wav += rng.normal(0, style['audio_noise'], length)
+                for t0, t1, c in tones:
+                    a, b = int(t0 * sample_rate), int(t1 * sample_rate)
+                    wav[a:b] += tone_amp * np.sin(2 * np.pi * tone_hz(c) *
+                                                  t[a:b])
+                wav = np.clip(wav, -1, 1).astype(np.float32)
+                for base in ([out] if write_frames else []) + \
+                        ([split_dir] if write_clips else []):
+                    wav_dir = osp.join(base, 'rgb', split, domain)
+                    os.makedirs(wav_dir, exist_ok=True)
+                    sf.write(osp.join(wav_dir, video_id + '.wav'), wav,
+                             sample_rate, subtype='PCM_16')
+            frame = pd.DataFrame(rows)
+            for col in ('uid', 'start_frame', 'stop_frame', 'verb_class'):
+                frame[col] = frame[col].astype('int64')
+            frame.to_pickle(osp.join(split_dir, f'{domain}_{split}.pkl'))
+            counts[f'{domain}_{split}'] = len(rows)
+    return dict(layout=layout, frame_size=list(frame_size), seed=seed,
+                clip_frames=clip_frames, fps=fps, fidelity=fidelity,
+                sample_rate=sample_rate, counts=counts)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description='Write a synthetic EPIC-Kitchens-layout dataset.')
+    parser.add_argument('--root', default='data/epic_demo')
+    parser.add_argument('--layout', default='frames',
+                        choices=['frames', 'clips', 'both'])
+    parser.add_argument('--train-clips', type=int, default=64,
+                        help='train clips per domain')
+    parser.add_argument('--test-clips', type=int, default=32,
+                        help='test clips per domain')
+    parser.add_argument('--width', type=int, default=64)
+    parser.add_argument('--height', type=int, default=36)
+    parser.add_argument('--clip-frames', type=int, default=90)
+    parser.add_argument('--fidelity', type=float, default=0.8)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--overwrite', action='store_true')
+    args = parser.parse_args(argv)
+    meta = generate_epic_kitchens(
+        args.root, layout=args.layout,
+        clips_per_split={'train': args.train_clips, 'test': args.test_clips},
+        frame_size=(args.width, args.height), seed=args.seed,
+        clip_frames=args.clip_frames, fidelity=args.fidelity,
+        overwrite=args.overwrite)
+    print(f'wrote {args.root} in {meta["seconds"]} s: {meta["counts"]}')
+
+
+if __name__ == '__main__':
+    main()
