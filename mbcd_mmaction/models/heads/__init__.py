@@ -1,0 +1,3 @@
+from .mlp_head import MLPClsHead
+
+__all__ = ['MLPClsHead']

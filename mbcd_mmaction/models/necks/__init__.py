@@ -1,0 +1,3 @@
+from .adaptive_dropout import AdaptiveDropoutFusion
+
+__all__ = ['AdaptiveDropoutFusion']

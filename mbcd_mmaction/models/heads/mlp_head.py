@@ -1,0 +1,29 @@
+"""The SimMMDG classification head used for every modality and the fusion."""
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+
+
+@MODELS.register_module()
+class MLPClsHead(BaseModule):
+    """``Linear(in, hidden) - ReLU - Dropout - Linear(hidden, num_classes)``.
+
+    Args:
+        in_channels (int): Feature size.
+        num_classes (int): Number of classes.
+        hidden_channels (int): Hidden width. Defaults to 512.
+        dropout_ratio (float): Dropout before the last layer. Defaults to 0.5.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int,
+                 hidden_channels: int = 512, dropout_ratio: float = 0.5,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.layers = nn.Sequential(
+            nn.Linear(in_channels, hidden_channels), nn.ReLU(inplace=True),
+            nn.Dropout(dropout_ratio), nn.Linear(hidden_channels, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_channels) -> logits (N, num_classes)."""
+        return self.layers(x)

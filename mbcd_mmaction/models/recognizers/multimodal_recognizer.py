@@ -1,0 +1,256 @@
+"""Modality-keyed recognizer for multi-modal domain generalisation."""
+from typing import Dict, List, Mapping, Optional
+
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmaction.utils import SampleList
+from mmengine.model import BaseModel
+
+
+def _default_preprocessor(modalities) -> dict:
+    # The pipeline already normalises (exact flow negation under flip needs
+    # float data); the preprocessor only batches and moves to the device.
+    # The scope prefix is needed because BaseModel builds it from mmengine's
+    # root registry.
+    return dict(type='mmaction.MultiModalDataPreprocessor',
+                preprocessors={m: dict(type='ActionDataPreprocessor')
+                               for m in modalities})
+
+
+@MODELS.register_module()
+class MultiModalRecognizer(BaseModel):
+    """Encoders keyed by modality, uni-modal heads and a fused head.
+
+    Per modality ``k``: frozen trunk -> trainable top stages -> pooled
+    feature -> LayerNorm -> own MLP head (logits ``f_k``). The fused head sees
+    the concatenated normalised features, after the fusion neck (adaptive
+    modality dropout in MBCD). Every MBCD component is optional, so ERM, EMA
+    and the rows of the paper's Tables 4 and 5 are configs:
+
+    - ``fusion``: :class:`AdaptiveDropoutFusion` (mode adaptive/fixed/off);
+    - ``gradient_consistency``: :class:`GradientConsistencyLoss` (Eq. 5);
+    - ``teacher``: an ``ExponentialMovingAverage`` of the trainable parts
+      (top stages, norms, heads; never the frozen trunk, whose output it
+      shares), updated by ``EMATeacherHook`` after every optimiser step;
+    - ``distillation``: :class:`CollaborativeDistillationLoss` (Eq. 8),
+      which needs a teacher.
+
+    Loss (Eq. 9): ``CE_fused(theta') + w * sum_k CE_k(theta) + L_dis``.
+
+    Args:
+        encoders (dict): ``{modality: encoder cfg}`` (e.g.
+            ``SlowFastEncoder``, ``ResNetEncoder``); the order is the
+            concatenation order.
+        num_classes (int): Number of classes.
+        cls_head (dict): Head cfg shared by the uni-modal and fused heads;
+            ``in_channels`` and ``num_classes`` are filled in.
+        fusion (dict): Fusion neck cfg.
+        feature_norm (bool): LayerNorm on each pooled feature. Defaults True.
+        loss_cls (dict): Classification loss. Defaults to CrossEntropyLoss.
+        uni_loss_weight (float): Weight of each uni-modal CE. Defaults to 1.
+        gradient_consistency (dict, optional): Look-ahead loss cfg.
+        teacher (dict, optional): Averaged-model cfg, e.g.
+            ``dict(type='ExponentialMovingAverage', momentum=0.001)``
+            (mmengine's momentum is ``1 - beta``).
+        distillation (dict, optional): Distillation loss cfg.
+        evaluate_with (str, optional): ``'teacher'`` or ``'student'`` for
+            validation and test; defaults to the teacher when there is one.
+        data_preprocessor (dict, optional): Defaults to batching per
+            modality with mmaction's ``MultiModalDataPreprocessor``.
+    """
+
+    def __init__(self,
+                 encoders: Mapping[str, dict],
+                 num_classes: int,
+                 cls_head: dict = dict(type='MLPClsHead'),
+                 fusion: dict = dict(type='AdaptiveDropoutFusion',
+                                     mode='off'),
+                 feature_norm: bool = True,
+                 loss_cls: dict = dict(type='CrossEntropyLoss'),
+                 uni_loss_weight: float = 1.0,
+                 gradient_consistency: Optional[dict] = None,
+                 teacher: Optional[dict] = None,
+                 distillation: Optional[dict] = None,
+                 evaluate_with: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if not encoders:
+            raise ValueError('MultiModalRecognizer needs at least one encoder')
+        super().__init__(
+            data_preprocessor=data_preprocessor or
+            _default_preprocessor(list(encoders)),
+            init_cfg=init_cfg)
+        self.modalities = tuple(encoders)
+        self.encoders = nn.ModuleDict(
+            {m: MODELS.build(cfg) for m, cfg in encoders.items()})
+        dims = {m: enc.feat_dim for m, enc in self.encoders.items()}
+        self.norms = nn.ModuleDict({
+            m: nn.LayerNorm(d) if feature_norm else nn.Identity()
+            for m, d in dims.items()})
+        self.cls_heads = nn.ModuleDict({
+            m: MODELS.build({**cls_head, 'in_channels': d,
+                             'num_classes': num_classes})
+            for m, d in dims.items()})
+        self.fused_head = MODELS.build({
+            **cls_head, 'in_channels': sum(dims.values()),
+            'num_classes': num_classes})
+        self.fusion = MODELS.build(fusion)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.uni_loss_weight = uni_loss_weight
+        self.gradient_consistency = (MODELS.build(gradient_consistency)
+                                     if gradient_consistency else None)
+        if distillation and not teacher:
+            raise ValueError('distillation needs a teacher: set '
+                             "model.teacher=dict(type='ExponentialMovingAverage'"
+                             ', momentum=0.001)')
+        self.teacher = (MODELS.build(
+            teacher, default_args=dict(model=self.trainable_parts()))
+            if teacher else None)
+        self.distillation = MODELS.build(distillation) if distillation \
+            else None
+        if evaluate_with is None:
+            evaluate_with = 'teacher' if self.teacher is not None else \
+                'student'
+        if evaluate_with not in ('teacher', 'student'):
+            raise ValueError("evaluate_with must be 'teacher' or 'student', "
+                             f'got {evaluate_with!r}')
+        if evaluate_with == 'teacher' and self.teacher is None:
+            raise ValueError("evaluate_with='teacher' needs model.teacher")
+        self.evaluate_with = evaluate_with
+
+    # -- parts ---------------------------------------------------------------
+    def trainable_parts(self) -> nn.ModuleDict:
+        """The student's trainable modules, by reference, in the layout the
+        EMA teacher copies: top stages, norms, uni-modal and fused heads."""
+        return nn.ModuleDict(dict(
+            tops=nn.ModuleDict({m: nn.ModuleDict(enc.top_layers())
+                                for m, enc in self.encoders.items()}),
+            norms=self.norms, cls_heads=self.cls_heads,
+            fused_head=self.fused_head))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.teacher is not None:  # the teacher starts as the student
+            self.teacher.module.load_state_dict(
+                self.trainable_parts().state_dict())
+
+    @torch.no_grad()
+    def update_teacher(self) -> None:
+        """One EMA step (Eq. 7) of the teacher towards the student."""
+        if self.teacher is None:
+            raise RuntimeError('update_teacher called on a model without a '
+                               'teacher (model.teacher is None)')
+        self.teacher.update_parameters(self.trainable_parts())
+
+    def train(self, mode: bool = True) -> 'MultiModalRecognizer':
+        super().train(mode)
+        if self.teacher is not None:  # the teacher only ever predicts
+            self.teacher.train(False)
+        return self
+
+    # -- computation -----------------------------------------------------------
+    def extract_trunk(self, inputs: Mapping[str, torch.Tensor]) -> Dict:
+        """Frozen trunk outputs per modality (computed once per batch)."""
+        missing = [m for m in self.modalities if m not in inputs]
+        if missing:
+            raise KeyError(
+                f'inputs lack modalities {missing} that the model has '
+                f'encoders for; got {sorted(inputs)}. The dataset '
+                '`modalities` and the model `encoders` must agree.')
+        return {m: enc.forward_trunk(inputs[m])
+                for m, enc in self.encoders.items()}
+
+    def forward_parts(self, trunk_outs: Mapping, parts: nn.ModuleDict,
+                      top_layers: Optional[Mapping] = None):
+        """Normalised features and uni-modal logits per modality.
+
+        Args:
+            trunk_outs: From :meth:`extract_trunk`.
+            parts: :meth:`trainable_parts` of the student or the teacher.
+            top_layers: Replaces ``parts['tops']`` (look-ahead callables).
+
+        Returns:
+            tuple[dict, dict]: features (N, C_k) and logits (N, classes).
+        """
+        feats, logits = {}, {}
+        for m, enc in self.encoders.items():
+            layers = parts['tops'][m] if top_layers is None else \
+                top_layers[m]
+            feats[m] = parts['norms'][m](enc.forward_top(trunk_outs[m],
+                                                         layers))
+            logits[m] = parts['cls_heads'][m](feats[m])
+        return feats, logits
+
+    def predict_logits(self, trunk_outs: Mapping, parts: nn.ModuleDict
+                       ) -> Dict[str, torch.Tensor]:
+        """Logits without dropout: ``{'fused': ..., modality: ...}``."""
+        feats, logits = self.forward_parts(trunk_outs, parts)
+        return dict(fused=parts['fused_head'](self.fusion(feats)), **logits)
+
+    @staticmethod
+    def _labels(data_samples: SampleList) -> torch.Tensor:
+        return torch.cat([s.gt_label.reshape(-1) for s in data_samples])
+
+    def loss(self, inputs: Mapping[str, torch.Tensor],
+             data_samples: SampleList) -> Dict[str, torch.Tensor]:
+        labels = self._labels(data_samples)
+        trunk_outs = self.extract_trunk(inputs)
+        student = self.trainable_parts()
+        feats, uni_logits = self.forward_parts(trunk_outs, student)
+        uni_losses = {m: self.loss_cls(uni_logits[m], labels)
+                      for m in self.modalities}
+        losses = {f'{m}_loss_cls': self.uni_loss_weight * uni_losses[m]
+                  for m in self.modalities}
+
+        drop_probs = self.fusion.drop_probabilities(uni_logits)
+        if self.gradient_consistency is not None:
+            lookahead = {m: self.gradient_consistency.lookahead_layers(
+                uni_losses[m], student['tops'][m]) for m in self.modalities}
+            fused_feats, _ = self.forward_parts(trunk_outs, student,
+                                                top_layers=lookahead)
+            fused_logits = self.fused_head(self.fusion(fused_feats,
+                                                       drop_probs))
+            losses['fused_loss_cls'] = self.gradient_consistency(
+                fused_logits, labels)
+        else:
+            fused_logits = self.fused_head(self.fusion(feats, drop_probs))
+            losses['fused_loss_cls'] = self.loss_cls(fused_logits, labels)
+
+        if self.distillation is not None:
+            with torch.no_grad():
+                teacher_fused = self.predict_logits(
+                    trunk_outs, self.teacher.module)['fused']
+            losses['loss_distill'] = self.distillation(
+                teacher_fused, fused_logits, uni_logits)
+        # Logged, not summed: mmengine sums only keys containing 'loss'.
+        for m, p in drop_probs.items():
+            losses[f'{m}_drop_prob'] = p.detach()
+        return losses
+
+    def predict(self, inputs: Mapping[str, torch.Tensor],
+                data_samples: SampleList) -> SampleList:
+        """Sets ``pred_score`` to ``{'fused': probs, modality: probs}`` so
+        mmaction's ``AccMetric`` reports fused and per-modality accuracy."""
+        parts = self.teacher.module if self.evaluate_with == 'teacher' \
+            else self.trainable_parts()
+        logits = self.predict_logits(self.extract_trunk(inputs), parts)
+        scores = {k: v.float().softmax(dim=1) for k, v in logits.items()}
+        for i, sample in enumerate(data_samples):
+            sample.set_field({k: v[i] for k, v in scores.items()},
+                             'pred_score')
+        return data_samples
+
+    def forward(self, inputs: Mapping[str, torch.Tensor],
+                data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            parts = self.teacher.module if self.evaluate_with == 'teacher' \
+                else self.trainable_parts()
+            return self.predict_logits(self.extract_trunk(inputs), parts)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
+                         f'got {mode!r}')

@@ -1,0 +1,71 @@
+"""Tiny but real mmaction encoders for fast CPU tests."""
+import copy
+
+NUM_CLASSES = 4
+
+
+def slowfast_encoder(base=8):
+    return dict(
+        type='SlowFastEncoder',
+        backbone=dict(
+            type='ResNet3dSlowFast', pretrained=None, resample_rate=4,
+            speed_ratio=4, channel_ratio=4,
+            slow_pathway=dict(
+                type='resnet3d', depth=18, pretrained=None, lateral=True,
+                base_channels=base, fusion_kernel=7, conv1_kernel=(1, 7, 7),
+                conv1_stride_t=1, pool1_stride_t=1, inflate=(0, 0, 1, 1)),
+            fast_pathway=dict(
+                type='resnet3d', depth=18, pretrained=None, lateral=False,
+                base_channels=base // 4, conv1_kernel=(5, 7, 7),
+                conv1_stride_t=1, pool1_stride_t=1)))
+
+
+def slowonly_encoder(base=8):
+    return dict(
+        type='ResNetEncoder',
+        backbone=dict(
+            type='ResNet3dSlowOnly', depth=18, pretrained=None,
+            in_channels=2, base_channels=base, lateral=False,
+            conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
+            inflate=(0, 0, 1, 1), with_pool2=False))
+
+
+def audio_encoder():
+    return dict(type='ResNetEncoder',
+                backbone=dict(type='ResNet', depth=18, pretrained=None,
+                              in_channels=1))
+
+
+ENCODERS = dict(rgb=slowfast_encoder, flow=slowonly_encoder,
+                audio=audio_encoder)
+SHAPES = dict(rgb=(3, 8, 32, 32), flow=(2, 4, 32, 32), audio=(1, 32, 32))
+
+
+def recognizer_cfg(modalities=('rgb', 'flow', 'audio'), **kwargs):
+    cfg = dict(type='MultiModalRecognizer',
+               encoders={m: ENCODERS[m]() for m in modalities},
+               num_classes=NUM_CLASSES)
+    cfg.update(copy.deepcopy(kwargs))
+    return cfg
+
+
+def mbcd_cfg(modalities=('rgb', 'flow', 'audio'), **overrides):
+    kwargs = dict(
+        fusion=dict(type='AdaptiveDropoutFusion', mode='adaptive'),
+        gradient_consistency=dict(type='GradientConsistencyLoss', alpha=1e-4),
+        teacher=dict(type='ExponentialMovingAverage', momentum=0.001),
+        distillation=dict(type='CollaborativeDistillationLoss'))
+    kwargs.update(overrides)
+    return recognizer_cfg(modalities, **kwargs)
+
+
+def batch(n=4, modalities=('rgb', 'flow', 'audio'), seed=0):
+    """A batch as the data preprocessor receives it."""
+    import torch
+    from mmaction.structures import ActionDataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs = {m: [torch.randn(SHAPES[m], generator=g) for _ in range(n)]
+              for m in modalities}
+    labels = torch.randint(0, NUM_CLASSES, (n,), generator=g)
+    samples = [ActionDataSample().set_gt_label(int(y)) for y in labels]
+    return dict(inputs=inputs, data_samples=samples)
