@@ -137,12 +137,6 @@ def setup_cfg(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    if args.auto_scale_lr:
-        if cfg.get('auto_scale_lr', None) is None:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('
-                             'base_batch_size=...)` in the config')
-        cfg.auto_scale_lr.enable = True
-
     randomness = dict(cfg.get('randomness', None) or {})
     if args.seed is not None:
         randomness['seed'] = args.seed
@@ -154,6 +148,11 @@ def setup_cfg(args) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.auto_scale_lr:
+        if cfg.get('auto_scale_lr', None) is None:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('
+                             'base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
     return _finalise(cfg)
 
 

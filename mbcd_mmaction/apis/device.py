@@ -30,8 +30,11 @@ def configure_device(cfg: Config) -> Config:
         cfg[key]['pin_memory'] = cuda
 
     launcher = cfg.get('launcher', 'none') or 'none'
-    env_cfg = cfg.setdefault('env_cfg', {})
-    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if cfg.get('env_cfg', None) is None:
+        cfg.env_cfg = dict()
+    if cfg.env_cfg.get('dist_cfg', None) is None:
+        cfg.env_cfg.dist_cfg = dict()
+    dist_cfg = cfg.env_cfg.dist_cfg
     if cuda:
         dist_cfg.setdefault('backend', 'nccl')
         return cfg

@@ -1,0 +1,19 @@
+#!/usr/bin/env python
+"""Train on the source domains, then test the best source-validation
+checkpoint on the target domain (writes <work_dir>/target_results.json).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--seed N] [--deterministic]
+        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+"""
+import mbcd_mmaction  # noqa: F401  (compat fixes first)
+from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
+
+
+def main(argv=None):
+    args = build_train_parser().parse_args(argv)
+    train(setup_cfg(args))
+
+
+if __name__ == '__main__':
+    main()
