@@ -289,7 +289,9 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                             f'{SPLIT_VIDEO_OFFSET[split] + v:02d}')
                 tones = []
                 for k, label in enumerate(video_labels):
-                    start = gap_frames + k * (clip_frames + gap_frames)
+                    # + v: videos start at different parities, so both
+                    # roundings of ceil(start / 2) occur even in tiny sets.
+                    start = gap_frames + v + k * (clip_frames + gap_frames)
                     stop = start + clip_frames - 1
                     shown = [label if rng.random() < fidelity else
                              int(rng.integers(n_classes)) for _ in range(3)]
