@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Convert the VGGSound audio ResNet-18 (``H.pth.tar`` from
+github hche11/VGGSound, a.k.a. ``vggsound_avgpool.pth.tar``) into an
+mmengine checkpoint for mmaction's ``ResNet(depth=18, in_channels=1)``.
+
+    python tools/convert_vggsound_resnet18.py H.pth.tar \
+        checkpoints/vggsound_resnet18_mmaction.pth
+
+Use it in a config as the backbone's
+``pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
+torchvision_pretrain=False`` or
+``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+The input is read with ``torch.load(weights_only=True)``: it holds tensors
+and containers only.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+
+import mbcd_mmaction  # noqa: F401  (compat fixes before mmaction imports)
+from mbcd_mmaction.models.encoders.vggsound import \
+    convert_vggsound_state_dict
+
+
+def convert(src: str, dst: str) -> dict:
+    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    state_dict = convert_vggsound_state_dict(ckpt)
+    out = dict(state_dict=state_dict,
+               meta=dict(source=osp.basename(src),
+                         converted_by='tools/convert_vggsound_resnet18.py'))
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    tmp = dst + '.tmp'
+    torch.save(out, tmp)
+    os.replace(tmp, dst)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='VGGSound checkpoint (H.pth.tar)')
+    parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
+    args = parser.parse_args(argv)
+    out = convert(args.src, args.dst)
+    print(f'Saved {len(out["state_dict"])} tensors to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
