@@ -20,7 +20,7 @@ from mbcd_mmaction import compat
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, 'apis'))
-from conftest import write_tiny_config  # noqa: E402
+from apis_testutils import write_tiny_config  # noqa: E402
 
 SCHEDULER = ("param_scheduler = [dict(type='MultiStepLR', by_epoch=True, "
              "milestones=[1, 2], gamma=0.5)]\n")

@@ -86,7 +86,8 @@ def init_distributed(cfg: Config) -> str:
         return dist_cfg.get('backend', 'nccl')
     if torch_dist.is_available() and torch_dist.is_initialized():
         return torch_dist.get_backend()
-    if cfg.get('model_wrapper_cfg', {}).get('device_ids', 'unset') is not None:
+    wrapper = cfg.get('model_wrapper_cfg', None) or {}
+    if wrapper.get('device_ids', 1) is not None:  # cfg not from setup_cfg
         configure_device(cfg)
     _env_from_launcher(launcher, str(dist_cfg.get('port', 29500)))
     timeout = datetime.timedelta(seconds=dist_cfg.get('timeout', 1800))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import HERE, write_tiny_config
+from apis_testutils import HERE, write_tiny_config
 
 REPO = osp.dirname(osp.dirname(HERE))
 

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import write_tiny_config
+from apis_testutils import write_tiny_config
 from mbcd_mmaction.apis import (ModelSelectionError, build_runner,
                                 build_train_parser, setup_cfg, test,
                                 test_best_checkpoint, train)
