@@ -27,6 +27,10 @@ TARGET_RESULTS = 'target_results.json'
 TEST_RESULTS = 'test_results.json'
 
 
+def _abspath(path):
+    return osp.abspath(path) if path else path
+
+
 class ModelSelectionError(RuntimeError):
     """The best source-validation checkpoint cannot be determined."""
 
@@ -134,7 +138,7 @@ def test_best_checkpoint(runner: Runner,
         target_domain=cfg.get('target_domain', None),
         test_metrics=metrics,
         config=config_name(cfg),
-        config_file=getattr(cfg, 'filename', None),
+        config_file=_abspath(getattr(cfg, 'filename', None)),
         work_dir=runner.work_dir,
         seed=runner.seed,
     )
@@ -166,7 +170,7 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         target_domain=cfg.get('target_domain', None),
         test_metrics=metrics,
         config=config_name(cfg),
-        config_file=getattr(cfg, 'filename', None),
+        config_file=_abspath(getattr(cfg, 'filename', None)),
         work_dir=runner.work_dir,
         seed=runner.seed,
     )
