@@ -201,3 +201,14 @@ def test_config_errors():
             distillation=dict(type='CollaborativeDistillationLoss')))
     with pytest.raises(ValueError, match='evaluate_with'):
         MODELS.build(tiny.recognizer_cfg(evaluate_with='teacher'))
+
+
+def test_modalities_select_from_a_larger_encoder_pool():
+    cfg = tiny.recognizer_cfg(modalities=('audio', 'rgb'))
+    model = MODELS.build(cfg)
+    assert model.modalities == ('audio', 'rgb')
+    assert list(model.encoders) == ['audio', 'rgb']
+    assert set(model.data_preprocessor.preprocessors) == {'audio', 'rgb'}
+    cfg['modalities'] = ('rgb', 'depth')
+    with pytest.raises(ValueError, match="need an encoder each"):
+        MODELS.build(cfg)

@@ -43,8 +43,8 @@ SHAPES = dict(rgb=(3, 8, 32, 32), flow=(2, 4, 32, 32), audio=(1, 32, 32))
 
 def recognizer_cfg(modalities=('rgb', 'flow', 'audio'), **kwargs):
     cfg = dict(type='MultiModalRecognizer',
-               encoders={m: ENCODERS[m]() for m in modalities},
-               num_classes=NUM_CLASSES)
+               encoders={m: ENCODERS[m]() for m in ENCODERS},
+               modalities=modalities, num_classes=NUM_CLASSES)
     cfg.update(copy.deepcopy(kwargs))
     return cfg
 

@@ -1,5 +1,5 @@
 """Modality-keyed recognizer for multi-modal domain generalisation."""
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -40,9 +40,12 @@ class MultiModalRecognizer(BaseModel):
 
     Args:
         encoders (dict): ``{modality: encoder cfg}`` (e.g.
-            ``SlowFastEncoder``, ``ResNetEncoder``); the order is the
-            concatenation order.
+            ``SlowFastEncoder``, ``ResNetEncoder``).
         num_classes (int): Number of classes.
+        modalities (Sequence[str], optional): The modalities used, in
+            concatenation order; each needs an entry in ``encoders`` (which
+            may hold more, so one base config serves va/vf/af/vaf).
+            Defaults to all of ``encoders``.
         cls_head (dict): Head cfg shared by the uni-modal and fused heads;
             ``in_channels`` and ``num_classes`` are filled in.
         fusion (dict): Fusion neck cfg.
@@ -63,6 +66,7 @@ class MultiModalRecognizer(BaseModel):
     def __init__(self,
                  encoders: Mapping[str, dict],
                  num_classes: int,
+                 modalities: Optional[Sequence[str]] = None,
                  cls_head: dict = dict(type='MLPClsHead'),
                  fusion: dict = dict(type='AdaptiveDropoutFusion',
                                      mode='off'),
@@ -75,15 +79,19 @@ class MultiModalRecognizer(BaseModel):
                  evaluate_with: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if not encoders:
-            raise ValueError('MultiModalRecognizer needs at least one encoder')
+        modalities = tuple(encoders if modalities is None else modalities)
+        unknown = [m for m in modalities if m not in encoders]
+        if not modalities or unknown:
+            raise ValueError(
+                f'MultiModalRecognizer: modalities {modalities} need an '
+                f'encoder each; encoders are given for {tuple(encoders)}')
         super().__init__(
             data_preprocessor=data_preprocessor or
-            _default_preprocessor(list(encoders)),
+            _default_preprocessor(modalities),
             init_cfg=init_cfg)
-        self.modalities = tuple(encoders)
+        self.modalities = modalities
         self.encoders = nn.ModuleDict(
-            {m: MODELS.build(cfg) for m, cfg in encoders.items()})
+            {m: MODELS.build(encoders[m]) for m in modalities})
         dims = {m: enc.feat_dim for m, enc in self.encoders.items()}
         self.norms = nn.ModuleDict({
             m: nn.LayerNorm(d) if feature_norm else nn.Identity()

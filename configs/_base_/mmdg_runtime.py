@@ -1,0 +1,25 @@
+# Runtime for multi-modal DG on top of MMAction2's default runtime.
+_base_ = ['mmaction::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['mbcd_mmaction'], allow_failed_imports=False)
+
+# Model selection (the paper's rule): keep the checkpoint with the best fused
+# accuracy on the sources' validation data; tools/train.py tests that one on
+# the target domain when training ends.
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='acc/fused_top1', rule='greater'),
+    logger=dict(type='LoggerHook', interval=10),
+    # --resume continues the random streams (dropout masks, augmentation).
+    random_state=dict(type='RandomStateHook'))
+
+# The EMA teacher moves after every optimiser step. It raises if the model
+# has no teacher, so configs without one (ERM) delete it.
+custom_hooks = [dict(type='EMATeacherHook')]
+
+# Fused and per-modality accuracy (pred_score is a dict of scores).
+val_evaluator = dict(type='AccMetric',
+                     metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
+test_evaluator = val_evaluator
+
+randomness = dict(seed=0, deterministic=False)
