@@ -100,7 +100,7 @@ def _blob_masks(n: int, h: int, w: int, label: int, start_xy, step: float,
     cx = start_xy[0] + math.cos(angle) * step * t
     cy = start_xy[1] + math.sin(angle) * step * t
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    radius = 0.16 * h
+    radius = 0.22 * h
     dist = np.sqrt((xx[None] - cx[:, None, None])**2 +
                    (yy[None] - cy[:, None, None])**2)
     return np.clip(radius + 0.5 - dist, 0.0, 1.0)
