@@ -11,7 +11,12 @@ _base_ = [
 target_domain = 'D1'
 modalities = ('rgb', 'flow', 'audio')
 
+# No pretrained weights: a higher learning rate (below). 20 epochs of 8
+# iterations are 160 steps, against about 6,000 in the paper's runs, so the
+# teacher averages over a proportionally shorter horizon (beta 0.98 instead
+# of 0.999: about 50 steps instead of 1,000).
 model = dict(
+    teacher=dict(momentum=0.02),
     encoders=dict(
         rgb=dict(backbone=dict(
             pretrained=None, channel_ratio=4,
@@ -20,8 +25,5 @@ model = dict(
         flow=dict(backbone=dict(pretrained=None, depth=18, base_channels=8)),
         audio=dict(backbone=dict(pretrained=None))))
 
-# Random initial trunks learn more slowly than pretrained ones: a higher
-# learning rate and fewer, shorter epochs.
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_cfg = dict(max_epochs=8)
-default_hooks = dict(logger=dict(interval=4))
+default_hooks = dict(logger=dict(interval=8))

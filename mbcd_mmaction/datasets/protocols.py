@@ -17,7 +17,8 @@ which needs one test dataloader per target; ``in_domain`` trains and tests on
 one domain.)
 
 If the config has a top-level ``modalities`` variable, it is also written
-into every dataset's ``modalities`` and every ``PackActionInputs``'s
+into ``model.modalities`` (when the model has that key), every dataset's
+``modalities`` and every ``PackActionInputs``'s
 ``collect_keys``, so a config inheriting a base dataset config changes the
 modality combination by setting ``modalities = ('rgb', 'audio')`` alone
 (mmengine resolves variables used inside the base file when the base is
@@ -122,4 +123,8 @@ def apply_protocol(cfg, all_domains: Sequence[str] = ALL_DOMAINS):
                 dataset_cfg['split'] = split
             if modalities is not None and 'modalities' in dataset_cfg:
                 _sync_modalities(dataset_cfg, modalities)
+    model = cfg.get('model', None)
+    if modalities is not None and model is not None and \
+            'modalities' in model:
+        model['modalities'] = tuple(modalities)
     return cfg

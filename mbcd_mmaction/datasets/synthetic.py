@@ -9,9 +9,13 @@ timestamps, and/or one mp4 per clip (``layout='clips'``).
 
 The task (8 classes, 3 domains):
 
-* class ``c`` sets a moving blob's direction (angle ``2 pi c / 8``) and hue
-  (RGB), the direction of the blob's flow (flow), and a tone of
-  ``400 * 1.25 ** c`` Hz during the clip (audio);
+* class ``c`` sets a moving blob's hue and its direction of motion (RGB),
+  the direction of the blob's flow (flow), and a tone of
+  ``400 * 1.25 ** c`` Hz during the clip (audio). Directions run from
+  straight up (class 0) to straight down (class 7), and every rendering is
+  mirrored left-right with probability 0.5: the class is a property a
+  horizontal flip keeps, so flip augmentation (which negates the x-flow)
+  does not change the label, as for real verbs;
 * each modality independently shows the true class with probability
   ``fidelity`` (0.8) and a uniformly random class otherwise, so fusing the
   modalities beats any single one;
@@ -91,11 +95,18 @@ def _hue_rgb(label: int) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
 
-def _blob_masks(n: int, h: int, w: int, label: int, start_xy, step: float,
-                stride: int = 1) -> np.ndarray:
-    """Soft disc masks (n, h, w) of a blob moving in class ``label``'s
-    direction, ``step`` px per RGB frame, sampled every ``stride`` frames."""
-    angle = 2 * math.pi * label / len(CLASSES)
+def motion_angle(label: int, mirrored: bool) -> float:
+    """Direction of class ``label``'s motion, in radians (image axes: x
+    right, y down): from -pi/2 (up, class 0) through 0 (right) to pi/2
+    (down, last class); ``mirrored`` reflects it left-right."""
+    angle = -math.pi / 2 + math.pi * label / (len(CLASSES) - 1)
+    return math.pi - angle if mirrored else angle
+
+
+def _blob_masks(n: int, h: int, w: int, angle: float, start_xy,
+                step: float, stride: int = 1) -> np.ndarray:
+    """Soft disc masks (n, h, w) of a blob moving in direction ``angle``,
+    ``step`` px per RGB frame, sampled every ``stride`` frames."""
     t = np.arange(n, dtype=np.float32) * stride
     cx = start_xy[0] + math.cos(angle) * step * t
     cy = start_xy[1] + math.sin(angle) * step * t
@@ -117,8 +128,10 @@ class _ClipRenderer:
         # The blob crosses half the frame width over the clip.
         self.step = 0.5 * self.w / clip_frames
 
-    def _start(self, label: int):
-        angle = 2 * math.pi * label / len(CLASSES)
+    def _angle(self, label: int) -> float:
+        return motion_angle(label, mirrored=bool(self.rng.random() < 0.5))
+
+    def _start(self, angle: float):
         travel = self.step * self.clip_frames
         jitter = self.rng.uniform(-0.08, 0.08, 2) * (self.w, self.h)
         return (self.w / 2 - math.cos(angle) * travel / 2 + jitter[0],
@@ -126,8 +139,9 @@ class _ClipRenderer:
 
     def rgb(self, style: dict, label: int) -> np.ndarray:
         """(clip_frames, h, w, 3) uint8 RGB."""
-        masks = _blob_masks(self.clip_frames, self.h, self.w, label,
-                            self._start(label), self.step)[..., None]
+        angle = self._angle(label)
+        masks = _blob_masks(self.clip_frames, self.h, self.w, angle,
+                            self._start(angle), self.step)[..., None]
         bg = _background(style, self.h, self.w)[None]
         frames = bg * (1 - masks) + _hue_rgb(label) * masks
         frames += self.rng.normal(0, style['noise'], frames.shape)
@@ -135,9 +149,9 @@ class _ClipRenderer:
 
     def flow(self, style: dict, label: int, n: int) -> np.ndarray:
         """(n, h, w, 2) uint8 (u, v) at half the RGB rate, 128 = no motion."""
-        masks = _blob_masks(n, self.h, self.w, label, self._start(label),
+        angle = self._angle(label)
+        masks = _blob_masks(n, self.h, self.w, angle, self._start(angle),
                             self.step, stride=2)
-        angle = 2 * math.pi * label / len(CLASSES)
         magnitude = 60.0  # encoded levels; EPIC's TV-L1 jpgs are 128-centred
         bu, bv = style['flow_bias']
         u = 128 + bu + magnitude * math.cos(angle) * masks

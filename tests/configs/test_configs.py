@@ -76,3 +76,21 @@ def test_paper_model_builds_from_config():
     model = MODELS.build(model_cfg)
     assert model.modalities == ('rgb', 'flow', 'audio')
     assert model.fused_head.layers[0].in_features == 2304 + 2048 + 512
+
+
+@pytest.mark.parametrize('name,expected', [
+    ('va', ('rgb', 'audio')), ('vf', ('rgb', 'flow')),
+    ('af', ('flow', 'audio')), ('vaf', ('rgb', 'flow', 'audio'))])
+def test_modality_combination_reaches_model_data_and_packing(name,
+                                                             expected):
+    from mbcd_mmaction.datasets.protocols import apply_protocol
+    for method in ('mbcd', 'erm'):
+        cfg = apply_protocol(Config.fromfile(f'configs/{method}_epic_{name}.py'))
+        assert tuple(cfg.model.modalities) == expected
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            dataset = cfg[loader].dataset
+            assert tuple(dataset.modalities) == expected
+            pack = [t for t in dataset.pipeline
+                    if t.type == 'PackActionInputs']
+            assert tuple(pack[0].collect_keys) == expected
