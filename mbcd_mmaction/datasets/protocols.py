@@ -23,6 +23,10 @@ into ``model.modalities`` (when the model has that key), every dataset's
 modality combination by setting ``modalities = ('rgb', 'audio')`` alone
 (mmengine resolves variables used inside the base file when the base is
 parsed, so the base's dicts would otherwise keep the base's value).
+
+Model components that need the training domains (a domain discriminator)
+declare ``source_domains=None``; :func:`apply_protocol` fills every such
+key under ``cfg.model`` with the protocol's source domains, in order.
 """
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -127,4 +131,20 @@ def apply_protocol(cfg, all_domains: Sequence[str] = ALL_DOMAINS):
     if modalities is not None and model is not None and \
             'modalities' in model:
         model['modalities'] = tuple(modalities)
+    if model is not None:
+        _fill_source_domains(model, plan.train[0])
     return cfg
+
+
+def _fill_source_domains(node, sources) -> None:
+    """Set every ``source_domains=None`` inside the model config to the
+    protocol's training domains (e.g. a domain discriminator's classes)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'source_domains' and value is None:
+                node[key] = list(sources)
+            else:
+                _fill_source_domains(value, sources)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _fill_source_domains(item, sources)

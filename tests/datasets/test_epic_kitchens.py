@@ -460,3 +460,14 @@ def test_generated_audio_carries_the_class(root):
             hits += abs(peak_hz - tone_hz(info['label'])) < 40
             total += 1
     assert hits / total > 0.6
+
+
+def test_apply_protocol_fills_model_source_domains():
+    from mmengine.config import Config
+    cfg = Config(dict(
+        target_domain='D2',
+        model=dict(type='X', branch=dict(source_domains=None),
+                   others=[dict(source_domains=['D9'])])))
+    apply_protocol(cfg)
+    assert cfg.model.branch.source_domains == ['D1', 'D3']
+    assert cfg.model.others[0].source_domains == ['D9']  # explicit kept
