@@ -1,15 +1,20 @@
 """Datasets, transforms, the synthetic EPIC generator and protocol helpers.
 
-Importing registers :class:`EpicKitchensDataset` and the transforms into
+Importing registers :class:`EpicKitchensDataset`, :class:`HACDataset`,
+:class:`MultiModalDGDataset` and the transforms into
 mmaction's ``DATASETS`` / ``TRANSFORMS`` registries.
 """
 from . import transforms  # noqa: F401
 from .epic_kitchens import (ALL_DOMAINS, ALL_MODALITIES, CLASSES,
                             DOMAIN_PARTICIPANTS, EpicKitchensDataset)
-from .protocols import apply_protocol, protocol_domains
+from .hac import HAC_CLASSES, HAC_DOMAINS, HACDataset
+from .multimodal_dg import MultiModalDGDataset
+from .protocols import PROTOCOLS, apply_protocol, protocol_domains
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'EpicKitchensDataset', 'ALL_DOMAINS', 'ALL_MODALITIES', 'CLASSES',
-    'DOMAIN_PARTICIPANTS', 'apply_protocol', 'protocol_domains'
+    'DOMAIN_PARTICIPANTS', 'apply_protocol', 'protocol_domains',
+    'HACDataset', 'HAC_DOMAINS', 'HAC_CLASSES', 'MultiModalDGDataset',
+    'PROTOCOLS'
 ]

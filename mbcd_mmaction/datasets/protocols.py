@@ -1,20 +1,37 @@
 """Domain-generalisation protocols: which domains each dataloader reads.
 
-A config names the protocol and the held-out domain at top level::
+A config names the protocol and its domains at top level and leaves
+``domains=None`` in its datasets; :func:`apply_protocol` fills them
+(``domains`` and ``split``). Model selection is always on the sources'
+held-out split (the paper's rule).
 
-    target_domain = 'D1'
-    protocol = 'multi_source'      # default
+=============  =====================  ============  ============  ==============
+protocol       config keys            train         val           test
+=============  =====================  ============  ============  ==============
+multi_source   target_domain          others/train  others/test   target/T
+single_source  source_domain,         source/train  source/test   targets/T
+               target_domain ('all'
+               or one domain)
+in_domain      target_domain (the     others/train  others/test   others/test
+               held-out domain of a
+               multi-source run) or
+               domain (one domain)
+=============  =====================  ============  ============  ==============
 
-and leaves ``domains=None`` in its datasets. :func:`apply_protocol` fills
-them: training on the sources' train splits, validation on the sources'
-test splits (model selection on source validation, the paper's rule), test
-on the target's test split.
+``T`` is the dataset's target split: EPIC-Kitchens ``'test'``; HAC and the
+generic format ``'all'`` (train + test: a target domain is evaluated on all
+of its data, as in the paper). A config may override it with a top-level
+``target_split``. ``in_domain`` follows the paper's Tables 3 and 10, whose
+columns are "D2,D3->D1": the multi-source training set, evaluated on the
+sources' own test splits (``domain = 'D1'`` instead trains and tests on one
+domain). Neither dataset has a third split, so in-domain validation and test
+are the same data. A single-source run tests on both other domains at once;
+:class:`mbcd_mmaction.evaluation.DomainAccMetric` reports each.
 
-Only ``multi_source`` exists now. Another protocol is one more entry in
-:data:`PROTOCOLS`: a function returning a :class:`ProtocolDomains`.
-(``single_source`` will read ``cfg.source_domain`` and test on two targets,
-which needs one test dataloader per target; ``in_domain`` trains and tests on
-one domain.)
+The domains of a dataset come from, in order: the ``all_domains`` argument,
+a top-level ``all_domains`` in the config (the generic
+``MultiModalDGDataset``), or the type of the training dataset
+(:data:`DATASET_DOMAINS`).
 
 If the config has a top-level ``modalities`` variable, it is also written
 into ``model.modalities`` (when the model has that key), every dataset's
@@ -32,6 +49,14 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from .epic_kitchens import ALL_DOMAINS
+from .hac import HAC_DOMAINS
+
+#: dataset type -> (domains, target split)
+DATASET_DOMAINS = {
+    'EpicKitchensDataset': (ALL_DOMAINS, 'test'),
+    'HACDataset': (HAC_DOMAINS, 'all'),
+    'MultiModalDGDataset': (None, 'all'),
+}
 
 
 @dataclass(frozen=True)
@@ -49,30 +74,100 @@ def _check_domain(name: str, value, all_domains: Sequence[str]) -> str:
     return value
 
 
-def multi_source(cfg, all_domains: Sequence[str]) -> ProtocolDomains:
-    """Train/validate on all domains but the target; test on the target."""
+def _target(cfg, all_domains) -> str:
     target = cfg.get('target_domain', None)
     if target is None:
         raise KeyError('apply_protocol: the config has no top-level '
                        "`target_domain` (e.g. target_domain = 'D1').")
-    _check_domain('target_domain', target, all_domains)
+    return _check_domain('target_domain', target, all_domains)
+
+
+def multi_source(cfg, all_domains: Sequence[str],
+                 target_split: str = 'test') -> ProtocolDomains:
+    """Train/validate on all domains but the target; test on the target."""
+    target = _target(cfg, all_domains)
     sources = tuple(d for d in all_domains if d != target)
     return ProtocolDomains(train=(sources, 'train'), val=(sources, 'test'),
-                           test=((target, ), 'test'))
+                           test=((target, ), target_split))
 
 
-PROTOCOLS: Dict[str, Callable] = {'multi_source': multi_source}
+def single_source(cfg, all_domains: Sequence[str],
+                  target_split: str = 'test') -> ProtocolDomains:
+    """Train/validate on ``source_domain``; test on every other domain
+    (``target_domain='all'`` or None) or on one (``target_domain=X``)."""
+    source = cfg.get('source_domain', None)
+    if source is None:
+        raise KeyError('apply_protocol: single_source needs a top-level '
+                       "`source_domain` (e.g. source_domain = 'D1').")
+    _check_domain('source_domain', source, all_domains)
+    target = cfg.get('target_domain', None)
+    if target in (None, 'all'):
+        targets = tuple(d for d in all_domains if d != source)
+    else:
+        _check_domain('target_domain', target, all_domains)
+        if target == source:
+            raise ValueError(f'apply_protocol: single_source with '
+                             f'target_domain == source_domain == {source!r}.')
+        targets = (target, )
+    return ProtocolDomains(train=((source, ), 'train'),
+                           val=((source, ), 'test'),
+                           test=(targets, target_split))
 
 
-def protocol_domains(cfg, all_domains: Sequence[str] = ALL_DOMAINS
+def in_domain(cfg, all_domains: Sequence[str],
+              target_split: str = 'test') -> ProtocolDomains:
+    """Train on the train splits and test on the test splits of the same
+    domains: ``domain`` alone, else all but ``target_domain`` (the paper's
+    in-domain Tables 3/10, columns named after the multi-source runs)."""
+    domain = cfg.get('domain', None)
+    if domain is not None:
+        domains = (_check_domain('domain', domain, all_domains), )
+    else:
+        target = _target(cfg, all_domains)
+        domains = tuple(d for d in all_domains if d != target)
+    return ProtocolDomains(train=(domains, 'train'), val=(domains, 'test'),
+                           test=(domains, 'test'))
+
+
+PROTOCOLS: Dict[str, Callable] = {
+    'multi_source': multi_source,
+    'single_source': single_source,
+    'in_domain': in_domain,
+}
+
+
+def _dataset_type(cfg) -> Optional[str]:
+    loader = cfg.get('train_dataloader', None) or {}
+    for dataset_cfg in _innermost_datasets(loader.get('dataset', None)):
+        dtype = dataset_cfg.get('type', None)
+        if isinstance(dtype, str):
+            return dtype.split('.')[-1]
+    return None
+
+
+def dataset_domains(cfg, all_domains: Optional[Sequence[str]] = None):
+    """``(domains, target split)`` of the config's dataset."""
+    dtype = _dataset_type(cfg)
+    spec_domains, target_split = DATASET_DOMAINS.get(dtype, (None, 'test'))
+    domains = all_domains or cfg.get('all_domains', None) or spec_domains
+    if not domains:
+        if dtype in DATASET_DOMAINS:
+            raise KeyError(f'apply_protocol: the domains of {dtype} are not '
+                           'known; set a top-level `all_domains` list.')
+        domains = ALL_DOMAINS  # unknown dataset type: EPIC's, as before
+    return tuple(domains), cfg.get('target_split', None) or target_split
+
+
+def protocol_domains(cfg, all_domains: Optional[Sequence[str]] = None
                      ) -> ProtocolDomains:
     """The :class:`ProtocolDomains` of ``cfg.protocol`` (default
-    ``'multi_source'``) and ``cfg.target_domain``."""
+    ``'multi_source'``) for the config's dataset."""
     protocol = cfg.get('protocol', 'multi_source')
     if protocol not in PROTOCOLS:
         raise ValueError(f'apply_protocol: unknown protocol {protocol!r}; '
                          f'implemented: {sorted(PROTOCOLS)}.')
-    return PROTOCOLS[protocol](cfg, tuple(all_domains))
+    domains, target_split = dataset_domains(cfg, all_domains)
+    return PROTOCOLS[protocol](cfg, domains, target_split)
 
 
 def _innermost_datasets(dataset_cfg):
@@ -96,24 +191,26 @@ def _sync_modalities(dataset_cfg, modalities) -> None:
             step['collect_keys'] = tuple(modalities)
 
 
-def apply_protocol(cfg, all_domains: Sequence[str] = ALL_DOMAINS):
+def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
     """Fill ``domains`` (and ``split``) of the datasets of
     ``train_dataloader``, ``val_dataloader`` and ``test_dataloader`` where
     ``domains`` is None, and sync top-level ``modalities``.
 
     Args:
         cfg (mmengine.Config | dict): Modified in place.
-        all_domains (Sequence[str]): The dataset's domains. Defaults to
-            EPIC's ('D1', 'D2', 'D3').
+        all_domains (Sequence[str], optional): The dataset's domains.
+            Defaults to the config's ``all_domains`` or those of its dataset
+            type (EPIC's ('D1', 'D2', 'D3') when unknown).
 
     Returns:
         The same ``cfg``.
 
     Raises:
-        KeyError: no ``target_domain``.
-        ValueError: unknown protocol or target domain.
+        KeyError: a key the protocol needs is missing.
+        ValueError: unknown protocol or domain.
     """
     plan = protocol_domains(cfg, all_domains)
+    every_domain = dataset_domains(cfg, all_domains)[0]
     modalities: Optional[Sequence[str]] = cfg.get('modalities', None)
     for loader_key, (domains, split) in (
             ('train_dataloader', plan.train), ('val_dataloader', plan.val),
@@ -125,6 +222,9 @@ def apply_protocol(cfg, all_domains: Sequence[str] = ALL_DOMAINS):
             if dataset_cfg.get('domains', None) is None:
                 dataset_cfg['domains'] = list(domains)
                 dataset_cfg['split'] = split
+            if 'all_domains' in dataset_cfg and \
+                    dataset_cfg.get('all_domains', None) is None:
+                dataset_cfg['all_domains'] = list(every_domain)
             if modalities is not None and 'modalities' in dataset_cfg:
                 _sync_modalities(dataset_cfg, modalities)
     model = cfg.get('model', None)

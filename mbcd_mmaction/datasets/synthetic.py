@@ -24,9 +24,13 @@ The task (8 classes, 3 domains):
   background (a hum at a domain frequency plus noise), so there is a domain
   shift but the class cues are shared.
 
+:func:`generate_hac` writes the same task in HAC's layout (7 classes,
+domains human / animal / cartoon, one mp4 + flow x/y mp4s + wav per video).
+
 CLI::
 
     python -m mbcd_mmaction.datasets.synthetic --root data/epic_demo
+    python -m mbcd_mmaction.datasets.synthetic --dataset hac --root data/hac_demo
 
 The dataset is written into a temporary sibling directory and renamed into
 place at the end, so an interrupted run never leaves a half-written root.
@@ -47,6 +51,7 @@ import pandas as pd
 
 from .epic_kitchens import (ALL_DOMAINS, CLASSES, DOMAIN_PARTICIPANTS,
                             RGB_TMPL, clip_mp4_name, flow_span)
+from .hac import HAC_CLASSES, HAC_DOMAINS
 
 # Per-domain appearance / sound. Values are chosen to make the shift obvious
 # (a model can tell the domains apart) without touching the class cues.
@@ -90,16 +95,17 @@ def _background(style: dict, h: int, w: int) -> np.ndarray:
     return bg + style['amp'] * (tex[..., None].astype(np.float32) - 0.5)
 
 
-def _hue_rgb(label: int) -> np.ndarray:
-    hsv = np.uint8([[[int(180 * label / len(CLASSES)), 230, 240]]])
+def _hue_rgb(label: int, n_classes: int = len(CLASSES)) -> np.ndarray:
+    hsv = np.uint8([[[int(180 * label / n_classes), 230, 240]]])
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
 
-def motion_angle(label: int, mirrored: bool) -> float:
+def motion_angle(label: int, mirrored: bool,
+                 n_classes: int = len(CLASSES)) -> float:
     """Direction of class ``label``'s motion, in radians (image axes: x
     right, y down): from -pi/2 (up, class 0) through 0 (right) to pi/2
     (down, last class); ``mirrored`` reflects it left-right."""
-    angle = -math.pi / 2 + math.pi * label / (len(CLASSES) - 1)
+    angle = -math.pi / 2 + math.pi * label / (n_classes - 1)
     return math.pi - angle if mirrored else angle
 
 
@@ -121,7 +127,10 @@ class _ClipRenderer:
     """Renders the RGB frames, flow frames and audio tone of one clip."""
 
     def __init__(self, frame_size: Tuple[int, int], clip_frames: int,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, n_classes: int = len(CLASSES),
+                 flow_stride: int = 2):
+        self.n_classes = n_classes
+        self.flow_stride = flow_stride
         self.w, self.h = frame_size
         self.clip_frames = clip_frames
         self.rng = rng
@@ -129,7 +138,8 @@ class _ClipRenderer:
         self.step = 0.5 * self.w / clip_frames
 
     def _angle(self, label: int) -> float:
-        return motion_angle(label, mirrored=bool(self.rng.random() < 0.5))
+        return motion_angle(label, mirrored=bool(self.rng.random() < 0.5),
+                            n_classes=self.n_classes)
 
     def _start(self, angle: float):
         travel = self.step * self.clip_frames
@@ -143,15 +153,16 @@ class _ClipRenderer:
         masks = _blob_masks(self.clip_frames, self.h, self.w, angle,
                             self._start(angle), self.step)[..., None]
         bg = _background(style, self.h, self.w)[None]
-        frames = bg * (1 - masks) + _hue_rgb(label) * masks
+        frames = bg * (1 - masks) + _hue_rgb(label, self.n_classes) * masks
         frames += self.rng.normal(0, style['noise'], frames.shape)
         return np.clip(frames, 0, 255).astype(np.uint8)
 
     def flow(self, style: dict, label: int, n: int) -> np.ndarray:
-        """(n, h, w, 2) uint8 (u, v) at half the RGB rate, 128 = no motion."""
+        """(n, h, w, 2) uint8 (u, v), one frame per ``flow_stride`` RGB
+        frames (EPIC: half the RGB rate), 128 = no motion."""
         angle = self._angle(label)
         masks = _blob_masks(n, self.h, self.w, angle, self._start(angle),
-                            self.step, stride=2)
+                            self.step, stride=self.flow_stride)
         magnitude = 60.0  # encoded levels; EPIC's TV-L1 jpgs are 128-centred
         bu, bv = style['flow_bias']
         u = 128 + bu + magnitude * math.cos(angle) * masks
@@ -245,6 +256,16 @@ def generate_epic_kitchens(root: str,
     if bad:
         raise ValueError(f"clips_per_split keys {bad}: expected 'train' and/or"
                          " 'test'.")
+    return _write_atomically(
+        root, overwrite, lambda tmp: _generate_into(
+            tmp, layout, clips_per_split, frame_size, seed, domains,
+            clip_frames, fps, gap_frames, videos_per_split, fidelity,
+            sample_rate, tone_amp, sf))
+
+
+def _write_atomically(root: str, overwrite: bool, generate) -> dict:
+    """Run ``generate(tmp_dir) -> meta`` in a temporary sibling of ``root``
+    and rename it into place (an interrupted run leaves no half root)."""
     root = osp.abspath(root)
     if osp.exists(root) and not overwrite:
         raise FileExistsError(f'{root} exists; pass overwrite=True '
@@ -254,10 +275,7 @@ def generate_epic_kitchens(root: str,
     tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-', dir=parent)
     started = time.time()
     try:
-        meta = _generate_into(tmp, layout, clips_per_split, frame_size, seed,
-                              domains, clip_frames, fps, gap_frames,
-                              videos_per_split, fidelity, sample_rate,
-                              tone_amp, sf)
+        meta = generate(tmp)
         meta['seconds'] = round(time.time() - started, 2)
         with open(osp.join(tmp, 'synthetic_meta.json'), 'w') as f:
             json.dump(meta, f, indent=1)
@@ -373,29 +391,152 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                 sample_rate=sample_rate, counts=counts)
 
 
+HAC_STYLES = {'human': DOMAIN_STYLES['D1'], 'animal': DOMAIN_STYLES['D2'],
+              'cartoon': DOMAIN_STYLES['D3']}
+
+
+def hac_video_name(domain: str, split: str, index: int) -> str:
+    """File name (with ``.mp4``) of generated HAC video ``index``."""
+    return f'{domain}_{split}_{index:04d}.mp4'
+
+
+def generate_hac(root: str,
+                 clips_per_split: Optional[Dict[str, int]] = None,
+                 frame_size: Tuple[int, int] = (64, 36),
+                 seed: int = 0,
+                 domains: Sequence[str] = HAC_DOMAINS,
+                 clip_frames: int = 36,
+                 fps: int = 24,
+                 fidelity: float = 0.8,
+                 sample_rate: int = 16000,
+                 tone_amp: float = 0.3,
+                 overwrite: bool = False) -> dict:
+    """Write a synthetic dataset in HAC's layout to ``root``.
+
+    Same task as :func:`generate_epic_kitchens` with HAC's 7 classes and
+    domains human / animal / cartoon (styled like D1 / D2 / D3): one mp4 per
+    video at ``fps`` (24, the rate HAC is read at; ``mp4v``, decodable by
+    decord), flow as two grey mp4s ``{name}_flow_x.mp4`` / ``_flow_y.mp4``
+    with one flow frame per video frame (128 = no motion), one 16 kHz mono
+    wav per video lasting the video (domain hum + the class tone), and the
+    header-less split CSVs ``HAC_Splits/HAC_{train,test}_only_{domain}.csv``
+    (``name.mp4,label``). Video lengths vary: ``clip_frames`` plus 0, 4 or
+    8 frames.
+
+    Args:
+        root (str): Output root (must not exist unless ``overwrite``).
+        clips_per_split (dict): Videos per domain and split. Defaults to
+            ``{'train': 48, 'test': 16}``.
+        frame_size (tuple[int, int]): (W, H). Defaults to (64, 36).
+        seed (int): Everything is a function of it.
+        domains (Sequence[str]): Subset of ('human', 'animal', 'cartoon').
+        clip_frames (int): Shortest video, in frames. Defaults to 36 (1.5 s).
+        fps (int): Defaults to 24.
+        fidelity (float): Probability that a modality shows the true class.
+        sample_rate (int): Defaults to 16000.
+        tone_amp (float): Amplitude of the class tone.
+        overwrite (bool): Replace an existing ``root``.
+
+    Returns:
+        dict: Parameters and per-(domain, split) counts (also in
+        ``root/synthetic_meta.json``).
+    """
+    import soundfile as sf
+    unknown = [d for d in domains if d not in HAC_DOMAINS]
+    if unknown:
+        raise ValueError(f'unknown domain(s) {unknown}; expected a subset of '
+                         f'{HAC_DOMAINS}.')
+    clips_per_split = dict(clips_per_split or {'train': 48, 'test': 16})
+    bad = [k for k in clips_per_split if k not in ('train', 'test')]
+    if bad:
+        raise ValueError(f"clips_per_split keys {bad}: expected 'train' and/or"
+                         " 'test'.")
+
+    def generate(out: str) -> dict:
+        rng = np.random.default_rng(seed)
+        n_classes = len(HAC_CLASSES)
+        split_dir = osp.join(out, 'HAC_Splits')
+        os.makedirs(split_dir)
+        counts = {}
+        for domain in domains:
+            style = HAC_STYLES[domain]
+            for split, n_clips in clips_per_split.items():
+                labels = rng.permutation(np.arange(n_clips) % n_classes)
+                rows = []
+                for i, label in enumerate(labels.tolist()):
+                    n_frames = clip_frames + 4 * (i % 3)
+                    renderer = _ClipRenderer(frame_size, n_frames, rng,
+                                             n_classes=n_classes,
+                                             flow_stride=1)
+                    c_rgb, c_flow, c_audio = [
+                        label if rng.random() < fidelity else
+                        int(rng.integers(n_classes)) for _ in range(3)]
+                    name = hac_video_name(domain, split, i)
+                    stem = name[:-4]
+                    _write_mp4(osp.join(out, domain, 'videos', name),
+                               renderer.rgb(style, c_rgb), fps)
+                    flow = renderer.flow(style, c_flow, n_frames)
+                    for c, axis in enumerate('xy'):
+                        _write_mp4(osp.join(out, domain, 'flow',
+                                            f'{stem}_flow_{axis}.mp4'),
+                                   flow[..., c], fps)
+                    length = int(round(n_frames / fps * sample_rate))
+                    t = np.arange(length) / sample_rate
+                    wav = style['hum_amp'] * np.sin(
+                        2 * np.pi * style['hum_hz'] * t)
+                    wav += rng.normal(0, style['audio_noise'], length)
+                    wav += tone_amp * np.sin(2 * np.pi * tone_hz(c_audio) * t)
+                    os.makedirs(osp.join(out, domain, 'audio'),
+                                exist_ok=True)
+                    sf.write(osp.join(out, domain, 'audio', stem + '.wav'),
+                             np.clip(wav, -1, 1).astype(np.float32),
+                             sample_rate, subtype='PCM_16')
+                    rows.append(f'{name},{label}\n')
+                with open(osp.join(split_dir,
+                                   f'HAC_{split}_only_{domain}.csv'),
+                          'w') as f:
+                    f.writelines(rows)
+                counts[f'{domain}_{split}'] = len(rows)
+        return dict(dataset='hac', frame_size=list(frame_size), seed=seed,
+                    clip_frames=clip_frames, fps=fps, fidelity=fidelity,
+                    sample_rate=sample_rate, counts=counts)
+
+    return _write_atomically(root, overwrite, generate)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
-        description='Write a synthetic EPIC-Kitchens-layout dataset.')
-    parser.add_argument('--root', default='data/epic_demo')
+        description='Write a synthetic EPIC-Kitchens- or HAC-layout dataset.')
+    parser.add_argument('--dataset', default='epic', choices=['epic', 'hac'])
+    parser.add_argument('--root', default=None,
+                        help='default: data/epic_demo or data/hac_demo')
     parser.add_argument('--layout', default='frames',
                         choices=['frames', 'clips', 'both'])
-    parser.add_argument('--train-clips', type=int, default=64,
-                        help='train clips per domain')
-    parser.add_argument('--test-clips', type=int, default=32,
-                        help='test clips per domain')
+    parser.add_argument('--train-clips', type=int, default=None,
+                        help='train clips per domain (EPIC 64, HAC 48)')
+    parser.add_argument('--test-clips', type=int, default=None,
+                        help='test clips per domain (EPIC 32, HAC 16)')
     parser.add_argument('--width', type=int, default=64)
     parser.add_argument('--height', type=int, default=36)
-    parser.add_argument('--clip-frames', type=int, default=90)
+    parser.add_argument('--clip-frames', type=int, default=None,
+                        help='EPIC 90 (60 fps), HAC 36 (24 fps)')
     parser.add_argument('--fidelity', type=float, default=0.8)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--overwrite', action='store_true')
     args = parser.parse_args(argv)
-    meta = generate_epic_kitchens(
-        args.root, layout=args.layout,
-        clips_per_split={'train': args.train_clips, 'test': args.test_clips},
-        frame_size=(args.width, args.height), seed=args.seed,
-        clip_frames=args.clip_frames, fidelity=args.fidelity,
-        overwrite=args.overwrite)
+    hac = args.dataset == 'hac'
+    args.root = args.root or ('data/hac_demo' if hac else 'data/epic_demo')
+    clips = {'train': args.train_clips or (48 if hac else 64),
+             'test': args.test_clips or (16 if hac else 32)}
+    common = dict(clips_per_split=clips,
+                  frame_size=(args.width, args.height), seed=args.seed,
+                  clip_frames=args.clip_frames or (36 if hac else 90),
+                  fidelity=args.fidelity, overwrite=args.overwrite)
+    if hac:
+        meta = generate_hac(args.root, **common)
+    else:
+        meta = generate_epic_kitchens(args.root, layout=args.layout,
+                                      **common)
     print(f'wrote {args.root} in {meta["seconds"]} s: {meta["counts"]}')
 
 

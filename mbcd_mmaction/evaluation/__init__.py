@@ -1,1 +1,2 @@
 from . import metrics  # noqa: F401
+from .metrics import DomainAccMetric, domain_metrics  # noqa: F401

@@ -25,7 +25,13 @@ def test_config_parses_with_consistent_hooks(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmaction'
     assert 'mbcd_mmaction' in cfg.custom_imports.imports
-    assert cfg.target_domain in ('D1', 'D2', 'D3')
+    from mbcd_mmaction.datasets.protocols import dataset_domains
+    domains = dataset_domains(cfg)[0]
+    if cfg.get('protocol', 'multi_source') == 'single_source':
+        assert cfg.source_domain in domains
+        assert cfg.target_domain in domains + ('all', )
+    else:
+        assert cfg.target_domain in domains
     hooks = [h.type for h in cfg.get('custom_hooks', [])]
     # a teacher must be moved by the hook, and the hook needs a teacher
     assert ('EMATeacherHook' in hooks) == (cfg.model.get('teacher')

@@ -1,6 +1,6 @@
 """Multi-modal (RGB, flow, audio) transforms, registered in mmaction's
 ``TRANSFORMS``."""
-from .loading import (LoadAudioSpectrogram, LoadModalityFrames,
+from .loading import (LoadAudioSpectrogram, audio_span, LoadModalityFrames,
                       SampleModalityFrames, is_active, log_spectrogram)
 from .processing import (IMAGENET_MEAN, IMAGENET_STD, MultiModalCenterCrop,
                          MultiModalFlip, MultiModalFormatShape,
@@ -11,6 +11,6 @@ __all__ = [
     'SampleModalityFrames', 'LoadModalityFrames', 'LoadAudioSpectrogram',
     'MultiModalResize', 'MultiModalRandomResizedCrop', 'MultiModalCenterCrop',
     'MultiModalNormalize', 'MultiModalFlip', 'MultiModalFormatShape',
-    'is_active', 'log_spectrogram', 'resize_clip', 'IMAGENET_MEAN',
+    'audio_span', 'is_active', 'log_spectrogram', 'resize_clip', 'IMAGENET_MEAN',
     'IMAGENET_STD'
 ]

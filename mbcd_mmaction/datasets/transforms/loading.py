@@ -63,8 +63,12 @@ class SampleModalityFrames(SampleFrames):
     Required keys: ``{m}_total_frames`` and ``{m}_start_index`` (frames
     layout), or ``{m}_videos`` (clips layout: the count is read from the mp4s,
     indices start at 0, the opened readers are kept in ``{m}_readers``).
+    Optional with ``{m}_videos``: ``{m}_time_span`` ``(start_s, stop_s)``
+    samples only the frames of that segment of the video (the generic
+    annotation format's ``start``/``stop``), and ``{m}_fps`` overrides the
+    frame rate read from the file.
     Added keys: ``{m}_frame_inds`` (int32, ``num_clips * clip_len``, absolute
-    frame indices), ``{m}_clip_len``.
+    frame indices), ``{m}_clip_len``; with ``{m}_videos`` also ``{m}_fps``.
 
     Args:
         modality (str): ``'rgb'`` or ``'flow'``.
@@ -97,6 +101,15 @@ class SampleModalityFrames(SampleFrames):
             # u and v mp4s should match; never index past the shorter.
             total = min(len(r) for r in readers)
             start = 0
+            fps = float(results.get(f'{m}_fps') or
+                        readers[0].get_avg_fps())
+            results[f'{m}_fps'] = fps
+            span = results.get(f'{m}_time_span', None)
+            if span is not None:
+                # A segment [start_s, stop_s] (seconds) of a longer video.
+                first = max(int(round(float(span[0]) * fps)), 0)
+                last = min(int(round(float(span[1]) * fps)), total)
+                start, total = first, last - first
             results[f'{m}_readers'] = readers
         else:
             raise KeyError(f'SampleModalityFrames({m}): results have neither '
@@ -215,11 +228,48 @@ def log_spectrogram(waveform: np.ndarray, sample_rate: int = 16000,
     return (spec - spec.mean()) / (spec.std() + 1e-9)
 
 
+def audio_span(results: Dict):
+    """``(start_s, stop_s)`` of a sample's audio window (``stop_s`` None:
+    to the end of the file).
+
+    * ``audio_start`` / ``audio_stop`` given (EPIC timestamps, the generic
+      format's ``start``/``stop``): those.
+    * otherwise the span of the frames sampled for the first modality of
+      ``audio_span_from`` (default ``('rgb', 'flow')``) that has
+      ``{m}_frame_inds``, as the MMDG-Bench port cuts HAC audio:
+      ``[min(inds) / fps, max(inds) / fps]`` with ``fps`` =
+      ``audio_frame_fps`` (HAC: 24) or the video's ``{m}_fps``. The port
+      takes the first and last sampled index; min/max is the same for an
+      ordinary clip and stays a real window when a short video loops (the
+      port's window is then empty and it feeds zeros). A one-frame span is
+      widened to one frame period.
+    * no sampled frames (audio alone): the whole file.
+    """
+    if results.get('audio_start', None) is not None:
+        return float(results['audio_start']), results.get('audio_stop', None)
+    for m in results.get('audio_span_from', ('rgb', 'flow')):
+        inds = results.get(f'{m}_frame_inds', None)
+        if inds is None or not is_active(results, m):
+            continue
+        fps = results.get('audio_frame_fps', None) or \
+            results.get(f'{m}_fps', None)
+        if not fps:
+            raise KeyError(f'audio window from {m} frames needs '
+                           f'audio_frame_fps or {m}_fps ({_describe(results)}'
+                           ').')
+        inds = np.asarray(inds).reshape(-1)
+        start_s = float(inds.min()) / fps
+        stop_s = max(float(inds.max()) / fps, start_s + 1.0 / fps)
+        return start_s, stop_s
+    return 0.0, None
+
+
 @TRANSFORMS.register_module()
 class LoadAudioSpectrogram(BaseTransform):
     """Cut a clip's span from its video's wav and turn it into a spectrogram.
 
-    Steps (SimMMDG / MMDG-Bench port): read ``[audio_start, audio_stop]``
+    Steps (SimMMDG / MMDG-Bench port): read the window of
+    :func:`audio_span` (``[audio_start, audio_stop]``)
     seconds of ``audio_path`` (only that span is read from disk), mix to mono,
     resample to ``sample_rate`` if the file differs, tile periodically or cut
     to ``clip_seconds``, clip to [-1, 1], ``scipy.signal.spectrogram(nperseg=
@@ -230,7 +280,10 @@ class LoadAudioSpectrogram(BaseTransform):
     waveform), then one band of ``mask_rows`` consecutive frequency rows is
     zeroed, its first row drawn uniformly from ``[0, 256 - mask_rows)``.
 
-    Required keys: ``audio_path``, ``audio_start``, ``audio_stop`` (seconds).
+    Required keys: ``audio_path``, and ``audio_start``, ``audio_stop``
+    (seconds) or the sampled frames the window is taken from (see
+    :func:`audio_span`: HAC and the generic format; put this transform after
+    the frame sampling then).
     Added keys: ``audio`` (float32, 257 x N; N = 1004 for 10 s).
 
     Args:
@@ -267,11 +320,12 @@ class LoadAudioSpectrogram(BaseTransform):
         if not osp.isfile(path):
             raise FileNotFoundError(f'audio file {path} not found '
                                     f'({_describe(results)}).')
-        start_s, stop_s = results['audio_start'], results['audio_stop']
+        start_s, stop_s = audio_span(results)
         info = sf.info(path)
         sr = info.samplerate
         first = int(round(start_s * sr))
-        last = min(int(round(stop_s * sr)), info.frames)
+        last = info.frames if stop_s is None else min(
+            int(round(stop_s * sr)), info.frames)
         if last <= first:
             raise ValueError(
                 f'audio span [{start_s:.3f}s, {stop_s:.3f}s] of {path} is '
