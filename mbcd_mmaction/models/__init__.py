@@ -1,1 +1,2 @@
-from . import encoders, heads, losses, necks, recognizers  # noqa: F401
+from . import (encoders, grad_strategies, heads, losses, necks,  # noqa: F401
+               recognizers)

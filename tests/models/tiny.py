@@ -69,3 +69,22 @@ def batch(n=4, modalities=('rgb', 'flow', 'audio'), seed=0):
     labels = torch.randint(0, NUM_CLASSES, (n,), generator=g)
     samples = [ActionDataSample().set_gt_label(int(y)) for y in labels]
     return dict(inputs=inputs, data_samples=samples)
+
+
+def gmp_cfg(modalities=('flow', 'audio'), source_domains=('D2', 'D3'),
+            base=None, **gmp_overrides):
+    """A recognizer with GMP (uni-modal CE weight 3, as in the paper)."""
+    gmp = dict(type='GradientModulationProjection',
+               source_domains=None if source_domains is None else
+               list(source_domains))
+    gmp.update(gmp_overrides)
+    cfg = dict(base or recognizer_cfg(modalities))
+    cfg.update(uni_loss_weight=3.0, gradient_modulation=gmp)
+    return cfg
+
+
+def with_domains(data, domains=('D2', 'D3')):
+    """Sets each sample's ``domain`` metainfo, cycling through ``domains``."""
+    for i, sample in enumerate(data['data_samples']):
+        sample.set_metainfo(dict(domain=domains[i % len(domains)]))
+    return data

@@ -1,6 +1,6 @@
 """Gradient consistency constraint (MBCD, Eq. 5)."""
 import functools
-from typing import Callable, Dict, Mapping
+from typing import Callable, Dict, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -35,8 +35,9 @@ class GradientConsistencyLoss(nn.Module):
         self.alpha = alpha
         self.loss_weight = loss_weight
 
-    def lookahead_layers(self, uni_loss: torch.Tensor,
-                         layers: Mapping[str, nn.Module]
+    def lookahead_layers(self, uni_loss: Optional[torch.Tensor],
+                         layers: Mapping[str, nn.Module],
+                         grads: Optional[Sequence[torch.Tensor]] = None
                          ) -> Dict[str, Callable]:
         """Callables equal to ``layers`` with parameters at ``theta'``.
 
@@ -44,6 +45,9 @@ class GradientConsistencyLoss(nn.Module):
             uni_loss: The modality's own classification loss ``CE_k``; its
                 graph is kept for the final backward.
             layers: The modality's trainable layers by name.
+            grads: ``grad CE_k`` already computed, one per trainable
+                parameter in ``layers``' order (then ``uni_loss`` is unused;
+                GMP computes it for its own use and passes it on).
 
         Returns:
             dict: Same keys; each value maps x to ``layer(x)`` evaluated with
@@ -55,9 +59,13 @@ class GradientConsistencyLoss(nn.Module):
                  for pname, p in layer.named_parameters() if p.requires_grad]
         if not named:
             return dict(layers)
-        grads = torch.autograd.grad(
-            uni_loss, [p for _, _, p in named], retain_graph=True,
-            allow_unused=True)
+        if grads is None:
+            grads = torch.autograd.grad(
+                uni_loss, [p for _, _, p in named], retain_graph=True,
+                allow_unused=True)
+        elif len(grads) != len(named):
+            raise ValueError(f'lookahead_layers: {len(grads)} gradients for '
+                             f'{len(named)} trainable parameters')
         substitutes = {name: {bname: b.clone()
                               for bname, b in layer.named_buffers()}
                        for name, layer in layers.items()}

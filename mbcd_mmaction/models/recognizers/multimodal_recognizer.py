@@ -34,7 +34,17 @@ class MultiModalRecognizer(BaseModel):
       (top stages, norms, heads; never the frozen trunk, whose output it
       shares), updated by ``EMATeacherHook`` after every optimiser step;
     - ``distillation``: :class:`CollaborativeDistillationLoss` (Eq. 8),
-      which needs a teacher.
+      which needs a teacher;
+    - ``gradient_modulation``: a gradient-level strategy composable with
+      all of the above, e.g. :class:`GradientModulationProjection` (GMP).
+      It is consumed at one place of :meth:`loss`: the uni-modal heads (and
+      the strategy's own branches) then read a detached copy of each pooled
+      feature, the strategy turns their losses' gradients into the encoder
+      gradient it wants (``G``), and a zero-valued surrogate loss
+      (``gmp_loss_encoder``) delivers ``G`` to the encoders in the single
+      backward of the summed losses (DDP-safe). The fused loss and the
+      distillation reach the encoders unmodified; with gradient consistency
+      the look-ahead uses the unmodulated uni-modal gradient.
 
     Loss (Eq. 9): ``CE_fused(theta') + w * sum_k CE_k(theta) + L_dis``.
 
@@ -57,6 +67,8 @@ class MultiModalRecognizer(BaseModel):
             ``dict(type='ExponentialMovingAverage', momentum=0.001)``
             (mmengine's momentum is ``1 - beta``).
         distillation (dict, optional): Distillation loss cfg.
+        gradient_modulation (dict, optional): Gradient strategy cfg
+            (``feat_dims`` is filled in).
         evaluate_with (str, optional): ``'teacher'`` or ``'student'`` for
             validation and test; defaults to the teacher when there is one.
         data_preprocessor (dict, optional): Defaults to batching per
@@ -76,6 +88,7 @@ class MultiModalRecognizer(BaseModel):
                  gradient_consistency: Optional[dict] = None,
                  teacher: Optional[dict] = None,
                  distillation: Optional[dict] = None,
+                 gradient_modulation: Optional[dict] = None,
                  evaluate_with: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -117,6 +130,9 @@ class MultiModalRecognizer(BaseModel):
             if teacher else None)
         self.distillation = MODELS.build(distillation) if distillation \
             else None
+        self.gradient_modulation = MODELS.build(
+            gradient_modulation, default_args=dict(feat_dims=dims)) \
+            if gradient_modulation else None
         if evaluate_with is None:
             evaluate_with = 'teacher' if self.teacher is not None else \
                 'student'
@@ -196,6 +212,13 @@ class MultiModalRecognizer(BaseModel):
         feats, logits = self.forward_parts(trunk_outs, parts)
         return dict(fused=parts['fused_head'](self.fusion(feats)), **logits)
 
+    def encoder_params(self) -> Dict[str, list]:
+        """Trainable encoder parameters per modality (top stages), in the
+        order :class:`GradientConsistencyLoss` visits them."""
+        return {m: [p for layer in enc.top_layers().values()
+                    for p in layer.parameters() if p.requires_grad]
+                for m, enc in self.encoders.items()}
+
     @staticmethod
     def _labels(data_samples: SampleList) -> torch.Tensor:
         return torch.cat([s.gt_label.reshape(-1) for s in data_samples])
@@ -205,16 +228,37 @@ class MultiModalRecognizer(BaseModel):
         labels = self._labels(data_samples)
         trunk_outs = self.extract_trunk(inputs)
         student = self.trainable_parts()
-        feats, uni_logits = self.forward_parts(trunk_outs, student)
+        gmp = self.gradient_modulation
+        if gmp is None:
+            feats, uni_logits = self.forward_parts(trunk_outs, student)
+        else:
+            # Heads and the strategy's branches read detached leaves, so
+            # their losses reach the encoders only through G (below).
+            pooled = {m: enc.forward_top(trunk_outs[m])
+                      for m, enc in self.encoders.items()}
+            leaves = {m: f.detach().requires_grad_()
+                      for m, f in pooled.items()}
+            leaf_feats = {m: self.norms[m](f) for m, f in leaves.items()}
+            uni_logits = {m: self.cls_heads[m](f)
+                          for m, f in leaf_feats.items()}
+            feats = {m: self.norms[m](f) for m, f in pooled.items()}
         uni_losses = {m: self.loss_cls(uni_logits[m], labels)
                       for m in self.modalities}
         losses = {f'{m}_loss_cls': self.uni_loss_weight * uni_losses[m]
                   for m in self.modalities}
+        raw_uni_grads = {}
+        if gmp is not None:
+            enc_params = self.encoder_params()
+            gmp_losses, gmp_grads, raw_uni_grads = gmp.encoder_gradients(
+                leaves, pooled, leaf_feats, uni_logits, uni_losses,
+                self.uni_loss_weight, labels, data_samples, enc_params)
+            losses.update(gmp_losses)
 
         drop_probs = self.fusion.drop_probabilities(uni_logits)
         if self.gradient_consistency is not None:
             lookahead = {m: self.gradient_consistency.lookahead_layers(
-                uni_losses[m], student['tops'][m]) for m in self.modalities}
+                uni_losses[m], student['tops'][m],
+                grads=raw_uni_grads.get(m)) for m in self.modalities}
             fused_feats, _ = self.forward_parts(trunk_outs, student,
                                                 top_layers=lookahead)
             fused_logits = self.fused_head(self.fusion(fused_feats,
@@ -231,6 +275,23 @@ class MultiModalRecognizer(BaseModel):
                     trunk_outs, self.teacher.module)['fused']
             losses['loss_distill'] = self.distillation(
                 teacher_fused, fused_logits, uni_logits)
+        if gmp is not None:
+            # Losses other than the modulated ones that read the leaves
+            # (the uni-modal distillation terms) reach the encoders
+            # unmodulated, as without the strategy.
+            passthrough = [v for k, v in losses.items()
+                           if 'loss' in k and v.requires_grad and
+                           k not in {f'{m}_loss_cls' for m in self.modalities}
+                           and not k.endswith('_loss_domain')]
+            feature_grads = {}
+            if passthrough:
+                grads = torch.autograd.grad(
+                    sum(passthrough), list(leaves.values()),
+                    retain_graph=True, allow_unused=True)
+                feature_grads = dict(zip(leaves, grads))
+            # Value 0, gradient G (+ the pass-through) on the encoders.
+            losses['gmp_loss_encoder'] = gmp.surrogate_loss(
+                enc_params, gmp_grads, pooled, feature_grads)
         # Logged, not summed: mmengine sums only keys containing 'loss'.
         for m, p in drop_probs.items():
             losses[f'{m}_drop_prob'] = p.detach()

@@ -1,0 +1,389 @@
+"""Gradient Modulation and Projection (GMP; Li et al., AAAI 2026,
+arXiv 2603.14175), a gradient-level strategy composable with any method.
+
+Per modality ``m`` two task gradients on the modality's trainable encoder
+parameters ``theta_m`` (its top stages) are decoupled:
+
+- classification: ``g_c = k_m * grad_theta(w_cls * CE_m)`` (its own head);
+- domain invariance: ``g_d = p_m * grad_theta(w_dom * CE_dom_m)`` where the
+  domain loss goes through a gradient-reversal layer (factor 0.3), a
+  per-modality projection and one discriminator shared by the modalities.
+
+Semantic confidence ``q_m`` (batch mean softmax at the true class, own head)
+and domain confidence ``c_m`` (batch mean discriminator softmax at the true
+source domain) give ``rho_m = q_m / mean_{j!=m} q_j`` and
+``sigma_m = mean_{j!=m} c_j / c_m``; the coefficients are
+``k_m = 1 - tanh(alpha_k rho_m)`` if ``rho_m > 1`` else 1 and
+``p_m = 1 - tanh(alpha_p sigma_m)`` if ``sigma_m > 1`` else 1. When the two
+task gradients conflict (``g_c . g_d < 0``) the stronger task's gradient is
+projected onto the plane normal to the other's: ``g_c`` if
+``rho_m / sigma_m >= 1``, else ``g_d``. The encoder receives the fused CE
+gradient unmodulated plus ``g_c + g_d``; heads, projections and the
+discriminator are trained by their ordinary gradients.
+
+How the recognizer uses it (one backward per iteration, DDP-safe): the
+uni-modal heads and the domain branch read a detached copy (a leaf) of each
+pooled feature, so their losses train heads, norms, projections and the
+discriminator but never reach ``theta``. :meth:`encoder_gradients` maps the
+leaf gradients of those losses to ``theta`` (vector-Jacobian products
+through the top stages, ``torch.autograd.grad`` with the graph retained),
+modulates and projects them, and :meth:`surrogate_loss` returns a term whose
+gradient is exactly that result on ``theta`` and whose value is 0.
+"""
+import math
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+
+Grads = List[torch.Tensor]
+
+
+class _GradientReversal(torch.autograd.Function):
+
+    @staticmethod
+    def forward(ctx, x, factor):
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.factor * grad, None
+
+
+class GradientReversal(nn.Module):
+    """Identity forward; multiplies the gradient by ``-factor`` backward."""
+
+    def __init__(self, factor: float = 0.3) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _GradientReversal.apply(x, self.factor)
+
+    def extra_repr(self) -> str:
+        return f'factor={self.factor}'
+
+
+def modulation_coefficient(ratio: float, alpha: float) -> float:
+    """``1 - tanh(alpha * ratio)`` if ``ratio > 1`` else 1 (GMP's k / p)."""
+    return 1.0 - math.tanh(alpha * ratio) if ratio > 1.0 else 1.0
+
+
+def relative_ratios(values: Mapping[str, float], inverse: bool = False
+                    ) -> Dict[str, float]:
+    """``v_m / mean_{j!=m} v_j`` (``inverse``: ``mean_{j!=m} v_j / v_m``).
+
+    With one modality the ratio is 1 (nothing to compare with).
+    """
+    names = list(values)
+    out = {}
+    for m in names:
+        others = [values[j] for j in names if j != m]
+        if not others:
+            out[m] = 1.0
+            continue
+        mean = sum(others) / len(others)
+        num, den = (mean, values[m]) if inverse else (values[m], mean)
+        out[m] = num / max(den, 1e-12)
+    return out
+
+
+def _dot(a: Grads, b: Grads) -> torch.Tensor:
+    return sum((x * y).sum() for x, y in zip(a, b))
+
+
+def project_out(g: Grads, other: Grads, eps: float = 1e-12) -> Grads:
+    """``g - (g . o / |o|^2) o``: ``g`` on the plane normal to ``other``
+    (both lists of tensors, flattened together)."""
+    coeff = _dot(g, other) / (_dot(other, other) + eps)
+    return [x - coeff * y for x, y in zip(g, other)]
+
+
+@MODELS.register_module()
+class GradientModulationProjection(nn.Module):
+    """GMP: per-modality domain branch plus gradient modulation/projection.
+
+    Built by :class:`MultiModalRecognizer` from
+    ``model.gradient_modulation`` with ``feat_dims`` filled in. The
+    recognizer's ``uni_loss_weight`` is the classification weight ``w_cls``
+    (GMP configs set 3.0).
+
+    Args:
+        feat_dims (dict): ``{modality: pooled feature size}``.
+        source_domains (Sequence[str]): Training domains; a sample's
+            ``domain`` metainfo is mapped to its index here. ``None`` in
+            configs, filled by ``apply_protocol``. With one source domain
+            the domain branch is off (semantic modulation only).
+        proj_channels (int): Projection width. Defaults to 512.
+        disc_hidden (int): Discriminator hidden width. Defaults to 256.
+        proj_dropout (float): Dropout of the projection. Defaults to 0.5.
+        grl_factor (float): Gradient-reversal factor. Defaults to 0.3.
+        domain_loss_weight (float): ``w_dom`` of each modality's domain
+            CE. Defaults to 0.5.
+        alpha_k (float): Semantic modulation strength. Defaults to 0.5.
+        alpha_p (float): Domain modulation strength. Defaults to 0.5.
+        use_k (bool): Modulate the classification gradient (ablation
+            "w/o k": False). Defaults to True.
+        use_p (bool): Modulate the domain gradient (ablation "w/o p":
+            False). Defaults to True.
+        shared_coefficient (str, optional): Ablation "one shared
+            coefficient": ``'product'`` scales both task gradients by
+            ``k_m * p_m``, ``'semantic'`` by ``k_m``. Defaults to None
+            (decoupled: ``k_m`` and ``p_m``).
+        projection (str): What to project when ``g_c . g_d < 0``:
+            ``'adaptive'`` (paper: ``g_c`` if ``rho/sigma >= 1`` else
+            ``g_d``), ``'reversed'`` (the opposite choice),
+            ``'classification'`` (always ``g_c``), ``'domain'`` (always
+            ``g_d``), ``'pcgrad'`` (both, each against the other's original,
+            PCGrad) or ``'none'``. Defaults to ``'adaptive'``.
+    """
+
+    PROJECTIONS = ('adaptive', 'reversed', 'classification', 'domain',
+                   'pcgrad', 'none')
+    SHARED = (None, 'product', 'semantic')
+
+    def __init__(self,
+                 feat_dims: Mapping[str, int],
+                 source_domains: Optional[Sequence[str]] = None,
+                 proj_channels: int = 512,
+                 disc_hidden: int = 256,
+                 proj_dropout: float = 0.5,
+                 grl_factor: float = 0.3,
+                 domain_loss_weight: float = 0.5,
+                 alpha_k: float = 0.5,
+                 alpha_p: float = 0.5,
+                 use_k: bool = True,
+                 use_p: bool = True,
+                 shared_coefficient: Optional[str] = None,
+                 projection: str = 'adaptive') -> None:
+        super().__init__()
+        if source_domains is None:
+            raise ValueError(
+                'GradientModulationProjection: source_domains is None. '
+                'apply_protocol fills it from target_domain (tools/train.py '
+                'does this); when building by hand pass the training '
+                "domains, e.g. source_domains=['D2', 'D3'].")
+        if isinstance(source_domains, str):
+            source_domains = [source_domains]
+        if not source_domains or len(set(source_domains)) != len(
+                source_domains):
+            raise ValueError('source_domains must be non-empty and '
+                             f'distinct, got {source_domains!r}')
+        if projection not in self.PROJECTIONS:
+            raise ValueError(f'projection must be one of {self.PROJECTIONS}'
+                             f', got {projection!r}')
+        if shared_coefficient not in self.SHARED:
+            raise ValueError(f'shared_coefficient must be one of '
+                             f'{self.SHARED}, got {shared_coefficient!r}')
+        self.source_domains = tuple(source_domains)
+        self.domain_index = {d: i for i, d in enumerate(self.source_domains)}
+        self.domain_loss_weight = domain_loss_weight
+        self.alpha_k, self.alpha_p = alpha_k, alpha_p
+        self.use_k, self.use_p = use_k, use_p
+        self.shared_coefficient = shared_coefficient
+        self.projection = projection
+        self.with_domain = len(self.source_domains) > 1
+        if self.with_domain:
+            self.grl = GradientReversal(grl_factor)
+            self.projections = nn.ModuleDict({
+                m: nn.Sequential(nn.Linear(d, proj_channels),
+                                 nn.ReLU(inplace=True),
+                                 nn.Dropout(proj_dropout))
+                for m, d in feat_dims.items()})
+            self.discriminator = nn.Sequential(
+                nn.Linear(proj_channels, disc_hidden),
+                nn.BatchNorm1d(disc_hidden), nn.ReLU(inplace=True),
+                nn.Linear(disc_hidden, len(self.source_domains)))
+
+    # -- domain branch -------------------------------------------------------
+    def domain_labels(self, data_samples, device) -> torch.Tensor:
+        """Index of each sample's ``domain`` in ``source_domains``."""
+        out = []
+        for s in data_samples:
+            name = s.metainfo.get('domain', None)
+            if name not in self.domain_index:
+                raise ValueError(
+                    f'GMP: a training sample has domain {name!r}, which is '
+                    f'not a source domain {self.source_domains}; '
+                    'source_domains must list the training domains (leave '
+                    'it None in the config for apply_protocol to fill).')
+            out.append(self.domain_index[name])
+        return torch.tensor(out, dtype=torch.long, device=device)
+
+    def domain_logits(self, feats: Mapping[str, torch.Tensor]
+                      ) -> Dict[str, torch.Tensor]:
+        """``D(P_m(GRL(f_m)))`` per modality (empty with one source)."""
+        if not self.with_domain:
+            return {}
+        return {m: self.discriminator(self.projections[m](self.grl(f)))
+                for m, f in feats.items()}
+
+    # -- coefficients ----------------------------------------------------------
+    @staticmethod
+    def confidences(logits: Mapping[str, torch.Tensor],
+                    targets: torch.Tensor) -> Dict[str, float]:
+        """Batch mean softmax at ``targets`` per modality, over the global
+        batch (numerators and counts summed over ranks)."""
+        names = list(logits)
+        stats = torch.stack([
+            logits[m].detach().float().softmax(1).gather(
+                1, targets.view(-1, 1)).sum() for m in names] +
+            [torch.tensor(float(targets.numel()), device=targets.device)])
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(stats)
+        stats = stats.tolist()
+        return {m: stats[i] / max(stats[-1], 1.0)
+                for i, m in enumerate(names)}
+
+    def coefficients(self, q: Mapping[str, float],
+                     c: Optional[Mapping[str, float]]) -> Dict[str, Dict]:
+        """``rho, sigma, k, p`` per modality (python floats), with the
+        ablation switches applied to ``k`` and ``p``."""
+        rho = relative_ratios(q)
+        sigma = relative_ratios(c, inverse=True) if c else \
+            {m: 1.0 for m in q}
+        out = {}
+        for m in q:
+            k = modulation_coefficient(rho[m], self.alpha_k) \
+                if self.use_k else 1.0
+            p = modulation_coefficient(sigma[m], self.alpha_p) \
+                if self.use_p and c else 1.0
+            if self.shared_coefficient == 'product':
+                k = p = k * p
+            elif self.shared_coefficient == 'semantic':
+                p = k
+            out[m] = dict(rho=rho[m], sigma=sigma[m], k=k, p=p)
+        return out
+
+    def combine(self, g_c: Grads, g_d: Optional[Grads], rho: float,
+                sigma: float) -> Tuple[Grads, Dict[str, float]]:
+        """Conflict-adaptive projection of already modulated task gradients.
+
+        Returns:
+            tuple: ``g_c + g_d`` after projection (list like ``g_c``) and
+            logs: ``cos`` (cosine before projection) and ``projected``
+            (0 none, 1 g_c, 2 g_d, 3 both).
+        """
+        if g_d is None:
+            return list(g_c), dict(cos=0.0, projected=0.0)
+        dot = _dot(g_c, g_d)
+        norm = (_dot(g_c, g_c) * _dot(g_d, g_d)).sqrt()
+        cos = float(dot / norm) if float(norm) > 0 else 0.0
+        which = 0
+        if float(dot) < 0 and self.projection != 'none':
+            stronger_cls = rho >= sigma  # rho / sigma >= 1
+            if self.projection == 'adaptive':
+                which = 1 if stronger_cls else 2
+            elif self.projection == 'reversed':
+                which = 2 if stronger_cls else 1
+            else:
+                which = dict(classification=1, domain=2,
+                             pcgrad=3)[self.projection]
+        new_c = project_out(g_c, g_d) if which in (1, 3) else g_c
+        new_d = project_out(g_d, g_c) if which in (2, 3) else g_d
+        return ([a + b for a, b in zip(new_c, new_d)],
+                dict(cos=cos, projected=float(which)))
+
+    # -- what the recognizer calls ----------------------------------------------
+    def encoder_gradients(self,
+                          leaves: Mapping[str, torch.Tensor],
+                          pooled: Mapping[str, torch.Tensor],
+                          norm_feats: Mapping[str, torch.Tensor],
+                          uni_logits: Mapping[str, torch.Tensor],
+                          uni_losses: Mapping[str, torch.Tensor],
+                          cls_weight: float,
+                          labels: torch.Tensor,
+                          data_samples,
+                          params: Mapping[str, Sequence[torch.Tensor]]):
+        """Domain losses and the modulated/projected encoder gradient.
+
+        Args:
+            leaves: Detached pooled features (``requires_grad``) that the
+                heads and the domain branch read.
+            pooled: The same features attached to ``theta``.
+            norm_feats: Normalised ``leaves`` (input of heads/branch).
+            uni_logits: Uni-modal logits from ``norm_feats``.
+            uni_losses: Unweighted uni-modal CE per modality.
+            cls_weight: Weight ``w_cls`` of the uni-modal CE.
+            labels: Class labels (N,).
+            data_samples: Their ``domain`` metainfo gives domain labels.
+            params: Trainable encoder parameters per modality.
+
+        Returns:
+            tuple: ``losses`` (weighted ``{m}_loss_domain`` keys and
+            ``{m}_gmp_*`` logs), ``G`` (per modality, list like ``params``:
+            ``g_c + g_d`` after projection), ``raw_cls`` (per modality,
+            ``grad_theta CE_m`` unweighted and unmodulated, for a look-ahead
+            that needs it).
+        """
+        losses = {}
+        dom_logits = self.domain_logits(norm_feats)
+        dom_losses = {}
+        c = None
+        if dom_logits:
+            dom_labels = self.domain_labels(data_samples, labels.device)
+            dom_losses = {m: F.cross_entropy(v, dom_labels)
+                          for m, v in dom_logits.items()}
+            for m, v in dom_losses.items():
+                losses[f'{m}_loss_domain'] = self.domain_loss_weight * v
+            c = self.confidences(dom_logits, dom_labels)
+        q = self.confidences(uni_logits, labels)
+        coeffs = self.coefficients(q, c)
+
+        G, raw_cls = {}, {}
+        for m in leaves:
+            ps = list(params[m])
+            dz = torch.autograd.grad(uni_losses[m], leaves[m],
+                                     retain_graph=True)[0]
+            raw_cls[m] = self._vjp(pooled[m], ps, dz)
+            co = coeffs[m]
+            g_c = [co['k'] * cls_weight * g for g in raw_cls[m]]
+            g_d = None
+            if m in dom_losses:
+                dz = torch.autograd.grad(dom_losses[m], leaves[m],
+                                         retain_graph=True)[0]
+                g_d = [co['p'] * self.domain_loss_weight * g
+                       for g in self._vjp(pooled[m], ps, dz)]
+            G[m], logs = self.combine(g_c, g_d, co['rho'], co['sigma'])
+            logged = dict(k=co['k'], q=q[m])
+            if c is not None:
+                logged.update(p=co['p'], c=c[m], **logs)
+            for name, value in logged.items():
+                # logged only: mmengine sums keys containing 'loss'
+                losses[f'{m}_gmp_{name}'] = torch.tensor(
+                    float(value), device=labels.device)
+        return losses, G, raw_cls
+
+    @staticmethod
+    def _vjp(output: torch.Tensor, params: Sequence[torch.Tensor],
+             grad_output: torch.Tensor) -> Grads:
+        grads = torch.autograd.grad(output, params, grad_outputs=grad_output,
+                                    retain_graph=True, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g.detach()
+                for p, g in zip(params, grads)]
+
+    @staticmethod
+    def surrogate_loss(params: Mapping[str, Sequence[torch.Tensor]],
+                       G: Mapping[str, Grads],
+                       pooled: Optional[Mapping[str, torch.Tensor]] = None,
+                       feature_grads: Optional[Mapping] = None
+                       ) -> torch.Tensor:
+        """A term whose gradient is ``G`` on ``params`` (plus, through
+        ``pooled``, the vector-Jacobian product of ``feature_grads``: losses
+        that read the detached features but should reach ``theta``
+        unmodulated, e.g. MBCD's uni-modal distillation). Its value is 0
+        (``s - s.detach()``), so the logged total loss stays the sum of the
+        real losses."""
+        terms = []
+        for m, grads in G.items():
+            terms += [(g.detach() * p).sum() for g, p in zip(grads,
+                                                             params[m])]
+        for m, g in (feature_grads or {}).items():
+            if g is not None:
+                terms.append((g.detach() * pooled[m]).sum())
+        s = torch.stack(terms).sum()
+        return s - s.detach()
