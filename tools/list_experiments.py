@@ -1,0 +1,55 @@
+"""List every paper table cell and the command that produces it.
+
+    python tools/list_experiments.py [--table 1 2] [--dataset hac]
+        [--method mbcd] [--modalities vaf] [--runs] [--json]
+
+Each line: table, dataset, modalities, method, protocol, column, the key of
+target_results.json that holds the cell, and the training command. --runs
+prints each distinct training run once (a single-source run fills two
+cells). Torch-free: the grid module is loaded by file path.
+"""
+import argparse
+import importlib.util
+import json
+import os.path as osp
+import sys
+
+GRID = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                'mbcd_mmaction', 'experiments', 'grid.py')
+
+
+def load_grid():
+    spec = importlib.util.spec_from_file_location('mbcd_experiments_grid',
+                                                  GRID)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses need the module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None) -> int:
+    grid = load_grid()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--table', type=int, nargs='+',
+                        choices=sorted(grid.TABLES))
+    parser.add_argument('--dataset', nargs='+', choices=sorted(grid.DOMAINS))
+    parser.add_argument('--method', nargs='+', choices=grid.METHODS,
+                        default=list(grid.METHODS))
+    parser.add_argument('--modalities', nargs='+',
+                        choices=sorted(grid.MODALITIES))
+    parser.add_argument('--runs', action='store_true',
+                        help='one line per training run')
+    parser.add_argument('--json', action='store_true')
+    args = parser.parse_args(argv)
+    cells = grid.table_cells(args.table, args.method, args.dataset,
+                             args.modalities)
+    if args.json:
+        chosen = grid.unique_runs(cells) if args.runs else cells
+        print(json.dumps([c.to_dict() for c in chosen], indent=1))
+    else:
+        print(grid.format_cells(cells, runs_only=args.runs))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
