@@ -21,9 +21,10 @@ modalities = ('rgb', 'flow', 'audio')
 num_classes = len(classes)
 model = dict(num_classes=num_classes)
 
+# all_domains=None: apply_protocol copies the top-level `all_domains` in, so
+# --cfg-options all_domains=[...] reaches the datasets (like `modalities`).
 _dataset = dict(type='MultiModalDGDataset', ann_file=ann_file,
-                data_root=data_root, all_domains=all_domains,
-                classes=classes)
+                data_root=data_root, all_domains=None, classes=classes)
 train_dataloader = dict(dataset=dict(_dataset, _delete_=True,
                                      domains=None, split='train',
                                      modalities=modalities,
