@@ -3,15 +3,24 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mbcd_mmaction'], allow_failed_imports=False)
 
+# Crash-safe checkpoints (atomic write, prune after save), auto-resume that
+# checks the file, mid-epoch resume (mbcd_mmaction/engine/runner).
+runner_type = 'MMDGRunner'
+
 # Model selection (the paper's rule): keep the checkpoint with the best fused
 # accuracy on the sources' validation data; tools/train.py tests that one on
 # the target domain when training ends.
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
-                    save_best='acc/fused_top1', rule='greater'),
+    # iter_interval: also a resumable checkpoint every 100 iterations inside
+    # an epoch (only the newest is kept), for --resume after a kill.
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='acc/fused_top1', rule='greater',
+                    iter_interval=100),
     logger=dict(type='LoggerHook', interval=10),
     # --resume continues the random streams (dropout masks, augmentation).
-    random_state=dict(type='RandomStateHook'))
+    random_state=dict(type='RandomStateHook'),
+    # NaN/inf loss: stop at once, naming the iteration and the losses.
+    non_finite_loss=dict(type='NonFiniteLossHook'))
 
 # The EMA teacher moves after every optimiser step. It raises if the model
 # has no teacher, so configs without one (ERM) delete it.

@@ -45,11 +45,26 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+def _is_checkpoint_hook_type(hook_type) -> bool:
+    """``CheckpointHook`` or a subclass (e.g. ``SafeCheckpointHook``)."""
+    if isinstance(hook_type, type):
+        return issubclass(hook_type, CheckpointHook)
+    name = str(hook_type or '')
+    if name.split('.')[-1] == 'CheckpointHook':
+        return True
+    from mmaction.registry import HOOKS
+    try:
+        cls = HOOKS.get(name)
+    except Exception:  # noqa: BLE001 - unknown scope: not ours to judge
+        cls = None
+    return isinstance(cls, type) and issubclass(cls, CheckpointHook)
+
+
 def _save_best_of_cfg(cfg) -> Optional[list]:
     hook = (cfg.get('default_hooks', None) or {}).get('checkpoint', None)
     candidates = [hook] + list(cfg.get('custom_hooks', None) or [])
     for h in candidates:
-        if h and str(h.get('type', '')).split('.')[-1] == 'CheckpointHook':
+        if h and _is_checkpoint_hook_type(h.get('type', None)):
             save_best = h.get('save_best', None)
             if save_best:
                 return [save_best] if isinstance(save_best, str) \

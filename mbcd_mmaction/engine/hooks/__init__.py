@@ -1,4 +1,8 @@
+from .checkpoint_hook import SafeCheckpointHook
 from .ema_teacher_hook import EMATeacherHook
+from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .random_state_hook import RandomStateHook
+from .rank_state_hook import RankStateDumpHook
 
-__all__ = ['EMATeacherHook', 'RandomStateHook']
+__all__ = ['EMATeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+           'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook']

@@ -1,0 +1,153 @@
+"""CheckpointHook that never leaves the run without a loadable checkpoint,
+and can save resumable checkpoints in the middle of an epoch."""
+import os.path as osp
+
+from mmaction.registry import HOOKS
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+
+from ..runner.atomic import atomic_write_bytes
+
+
+class _DeferredRemove:
+    """File backend proxy that records ``remove`` calls instead of doing
+    them (so an old checkpoint goes only once its successor exists)."""
+
+    def __init__(self, backend, pending):
+        self._backend = backend
+        self._pending = pending
+
+    def remove(self, path):
+        self._pending.append(path)
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
+@HOOKS.register_module()
+class SafeCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` (same arguments and file names) with:
+
+    * **save, then prune**: mmengine 0.10.7 deletes the oldest kept
+      checkpoint (``max_keep_ckpts``) and the previous best checkpoint
+      *before* writing the new one; with ``max_keep_ckpts=1`` a kill during
+      the save left no checkpoint at all. Here outdated files are removed
+      only after the new file is complete (``MMDGRunner.save_checkpoint``
+      writes atomically), and ``last_checkpoint`` is replaced atomically.
+    * **iteration checkpoints inside epochs** (``iter_interval=N``, with
+      ``by_epoch=True``): every N training iterations a full, resumable
+      checkpoint ``iter_<global iter>.pth`` is written (model with the EMA
+      teacher, optimiser, schedulers, message hub, random states); only the
+      newest one is kept and it is deleted once the epoch's checkpoint
+      exists. ``meta.epoch`` is the number of completed epochs and
+      ``meta.iter`` the iterations done, so ``MMDGRunner`` resumes inside
+      the epoch (``ResumableEpochBasedTrainLoop``). 0 turns them off.
+    """
+
+    def __init__(self, *args, iter_interval: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        if iter_interval < 0:
+            raise ValueError(f'iter_interval must be >= 0, got {iter_interval}')
+        self.iter_interval = iter_interval
+
+    # -- helpers -------------------------------------------------------------
+    def _remove(self, path) -> None:
+        if not path or not is_main_process():
+            return
+        if self.file_backend.isfile(path):
+            self.file_backend.remove(path)
+        elif self.file_backend.isdir(path):
+            self.file_backend.rmtree(path)
+
+    def _point_last_checkpoint(self, runner, path) -> None:
+        if is_main_process():
+            atomic_write_bytes(osp.join(runner.work_dir, 'last_checkpoint'),
+                               str(path).encode())
+
+    # -- mmengine overrides --------------------------------------------------
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        """As mmengine 0.10.7's, but the outdated checkpoint is removed after
+        the new one is written and ``last_checkpoint`` is atomic."""
+        outdated = None
+        if self.max_keep_ckpts > 0:
+            if not (len(self.keep_ckpt_ids) > 0
+                    and self.keep_ckpt_ids[-1] == step):
+                if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                    _step = self.keep_ckpt_ids.popleft()
+                    outdated = self.file_backend.join_path(
+                        self.out_dir, self.filename_tmpl.format(_step))
+                self.keep_ckpt_ids.append(step)
+                runner.message_hub.update_info('keep_ckpt_ids',
+                                               list(self.keep_ckpt_ids))
+
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir,
+                                                     ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        stale_iter_ckpt = runner.message_hub.get_info('last_iter_ckpt', None)
+        if self.by_epoch:
+            runner.message_hub.update_info('last_iter_ckpt', None)
+
+        runner.save_checkpoint(
+            self.out_dir, ckpt_filename, self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler, meta=meta,
+            by_epoch=self.by_epoch, backend_args=self.backend_args,
+            **self.args)
+
+        if not is_main_process():
+            return
+        self._point_last_checkpoint(runner, self.last_ckpt)
+        if outdated != self.last_ckpt:
+            self._remove(outdated)
+        if self.by_epoch and stale_iter_ckpt != self.last_ckpt:
+            self._remove(stale_iter_ckpt)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        pending = []
+        backend = self.file_backend
+        self.file_backend = _DeferredRemove(backend, pending)
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            self.file_backend = backend
+        keep = {runner.message_hub.get_info('best_ckpt', None), self.last_ckpt,
+                *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in pending:
+            if path not in keep:
+                self._remove(path)
+
+    # -- iteration checkpoints inside epochs ---------------------------------
+    def _epoch_checkpoint_follows(self, runner, batch_idx) -> bool:
+        last_batch = batch_idx + 1 == len(runner.train_dataloader)
+        return last_batch and (
+            self.every_n_epochs(runner, self.interval, self.save_begin)
+            or (self.save_last and self.is_last_train_epoch(runner)))
+
+    def save_iter_checkpoint(self, runner) -> str:
+        """Write the resumable mid-epoch checkpoint ``iter_<n>.pth``."""
+        step = runner.iter + 1
+        filename = f'iter_{step}.pth'
+        path = self.file_backend.join_path(self.out_dir, filename)
+        previous = runner.message_hub.get_info('last_iter_ckpt', None)
+        runner.message_hub.update_info('last_iter_ckpt', path)
+        runner.logger.info(f'Saving resumable checkpoint at iteration {step} '
+                           f'(epoch {runner.epoch + 1}) to {filename}')
+        runner.save_checkpoint(
+            self.out_dir, filename, self.file_client_args,
+            save_optimizer=True, save_param_scheduler=True,
+            meta=dict(epoch=runner.epoch, iter=step), by_epoch=False,
+            backend_args=self.backend_args)
+        if is_main_process():
+            self._point_last_checkpoint(runner, path)
+            if previous != path:
+                self._remove(previous)
+        return path
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        if (self.by_epoch and self.iter_interval > 0
+                and (runner.iter + 1) % self.iter_interval == 0
+                and not self._epoch_checkpoint_follows(runner, batch_idx)):
+            self.save_iter_checkpoint(runner)

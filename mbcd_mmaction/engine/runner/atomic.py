@@ -1,0 +1,63 @@
+"""Crash-safe file writing: a file appears complete or not at all."""
+import os
+import os.path as osp
+import tempfile
+import zipfile
+
+
+def fsync_dir(directory: str) -> None:
+    """Make a rename in ``directory`` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def temp_path_for(path: str) -> str:
+    """A fresh hidden temporary name in ``path``'s directory (same file
+    system, so the final rename is atomic)."""
+    directory = osp.dirname(osp.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
+                               suffix='.tmp', dir=directory)
+    os.close(fd)
+    return tmp
+
+
+def commit(tmp: str, path: str) -> None:
+    """fsync ``tmp``, rename it over ``path`` and fsync the directory."""
+    with open(tmp, 'rb+') as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(osp.dirname(osp.abspath(path)))
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = temp_path_for(path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        commit(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """Cheap integrity check of a ``torch.save`` file (a zip archive): it
+    exists and its central directory, written last, is readable."""
+    if not path or not osp.isfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith('data.pkl') for n in z.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
