@@ -27,6 +27,8 @@ setup(
         'librosa>=0.10',
         'soundfile',
         'opencv-python-headless',
+        # tools/data: audio tracks of raw videos (wheel with bundled ffmpeg).
+        'av',
     ],
     extras_require={'tests': ['pytest']},
 )

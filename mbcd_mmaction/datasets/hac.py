@@ -66,8 +66,9 @@ def read_hac_split(path: str, num_classes: int = len(HAC_CLASSES)):
             try:
                 label = int(label)
             except ValueError:
-                raise ValueError(f'{path}:{lineno}: label {label!r} is not an'
-                                 ' integer (the CSVs have no header).') from None
+                raise ValueError(
+                    f'{path}:{lineno}: label {label!r} is not an integer '
+                    '(the CSVs have no header).') from None
             if not 0 <= label < num_classes:
                 raise ValueError(f'{path}:{lineno}: label {label} outside '
                                  f'0..{num_classes - 1}.')

@@ -33,6 +33,8 @@ def main(argv=None) -> int:
     parser.add_argument('--all-frames', action='store_true',
                         help='frames layout: open every jpg of a clip, not '
                         'only its first and last')
+    parser.add_argument('--data-root',
+                        help='with CONFIG: the data_root of every dataset')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
@@ -42,6 +44,13 @@ def main(argv=None) -> int:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
+        if args.data_root:
+            from mbcd_mmaction.datasets.protocols import _innermost_datasets
+            for key in ('train_dataloader', 'val_dataloader',
+                        'test_dataloader'):
+                if cfg.get(key):
+                    for ds in _innermost_datasets(cfg[key].get('dataset')):
+                        ds['data_root'] = args.data_root
     elif args.hac:
         cfg = hac_config(args.hac, args.modalities)
     else:

@@ -103,7 +103,7 @@ class _Checker:
             import soundfile as sf
             info = sf.info(path)
             data, _ = sf.read(path, dtype='float32', always_2d=True)
-        except Exception as e:  # libsndfile errors are RuntimeError/LibsndfileError
+        except Exception as e:  # LibsndfileError, RuntimeError, ...
             return Problem('unreadable', path,
                            f'soundfile cannot read it ({type(e).__name__}: '
                            f'{str(e).splitlines()[0][:120]})')

@@ -1,7 +1,8 @@
 """Multi-modal (RGB, flow, audio) transforms, registered in mmaction's
 ``TRANSFORMS``."""
-from .loading import (LoadAudioSpectrogram, audio_span, LoadModalityFrames,
-                      SampleModalityFrames, is_active, log_spectrogram)
+from .loading import (LoadAudioSpectrogram, LoadModalityFrames,
+                      SampleModalityFrames, audio_span, is_active,
+                      log_spectrogram)
 from .processing import (IMAGENET_MEAN, IMAGENET_STD, MultiModalCenterCrop,
                          MultiModalFlip, MultiModalFormatShape,
                          MultiModalNormalize, MultiModalRandomResizedCrop,
@@ -11,6 +12,7 @@ __all__ = [
     'SampleModalityFrames', 'LoadModalityFrames', 'LoadAudioSpectrogram',
     'MultiModalResize', 'MultiModalRandomResizedCrop', 'MultiModalCenterCrop',
     'MultiModalNormalize', 'MultiModalFlip', 'MultiModalFormatShape',
-    'audio_span', 'is_active', 'log_spectrogram', 'resize_clip', 'IMAGENET_MEAN',
+    'audio_span', 'is_active', 'log_spectrogram', 'resize_clip',
+    'IMAGENET_MEAN',
     'IMAGENET_STD'
 ]

@@ -52,8 +52,9 @@ class DomainAccMetric(AccMetric):
                 domain = sample['metainfo'].get(self.domain_key, None)
             if domain is None:
                 raise KeyError(
-                    f'DomainAccMetric: a data sample has no {self.domain_key!r}'
-                    ' metainfo; add it to PackActionInputs(meta_keys=...).')
+                    f'DomainAccMetric: a data sample has no '
+                    f'{self.domain_key!r} metainfo; add it to '
+                    'PackActionInputs(meta_keys=...).')
             result['domain'] = str(domain)
 
     def compute_metrics(self, results: List) -> Dict:
