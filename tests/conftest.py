@@ -1,0 +1,14 @@
+import pytest
+from mmengine.registry import DefaultScope
+
+import mbcd_mmaction  # noqa: F401  (compat fixes, registration)
+
+
+@pytest.fixture(autouse=True)
+def mmaction_default_scope():
+    """Every test starts in the 'mmaction' scope, as configs do, and leaves
+    no scope behind: a Runner built by one test (which registers its own
+    scope, e.g. 'mmengine') must not change how the next test's
+    ``MODELS.build`` resolves names."""
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
