@@ -28,12 +28,33 @@ class GradientConsistencyLoss(nn.Module):
     Args:
         alpha (float): Inner step size. Defaults to 1e-4 (paper).
         loss_weight (float): Weight of the fused loss. Defaults to 1.0.
+        sync_distributed (bool): Under distributed training, average the
+            inner gradient over the ranks (one all-reduce), so ``theta'`` is
+            the look-ahead of the global batch, as with one process; else
+            each rank looks ahead on its own share. Defaults to True.
     """
 
-    def __init__(self, alpha: float = 1e-4, loss_weight: float = 1.0):
+    def __init__(self, alpha: float = 1e-4, loss_weight: float = 1.0,
+                 sync_distributed: bool = True):
         super().__init__()
         self.alpha = alpha
         self.loss_weight = loss_weight
+        self.sync_distributed = sync_distributed
+
+    @staticmethod
+    def _mean_over_ranks(grads, params):
+        """Rank-mean of the inner gradients (None counts as zero)."""
+        import torch.distributed as dist
+        if not (dist.is_available() and dist.is_initialized()
+                and dist.get_world_size() > 1):
+            return grads
+        flat = torch.cat([(torch.zeros_like(p) if g is None else
+                           g.detach()).reshape(-1)
+                          for g, p in zip(grads, params)])
+        dist.all_reduce(flat)
+        flat /= dist.get_world_size()
+        return [c.view_as(p) for c, p in
+                zip(flat.split([p.numel() for p in params]), params)]
 
     def lookahead_layers(self, uni_loss: Optional[torch.Tensor],
                          layers: Mapping[str, nn.Module],
@@ -66,6 +87,8 @@ class GradientConsistencyLoss(nn.Module):
         elif len(grads) != len(named):
             raise ValueError(f'lookahead_layers: {len(grads)} gradients for '
                              f'{len(named)} trainable parameters')
+        if self.sync_distributed:
+            grads = self._mean_over_ranks(grads, [p for _, _, p in named])
         substitutes = {name: {bname: b.clone()
                               for bname, b in layer.named_buffers()}
                        for name, layer in layers.items()}
