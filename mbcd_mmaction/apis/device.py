@@ -39,6 +39,14 @@ def configure_device(cfg: Config) -> Config:
         dist_cfg.setdefault('backend', 'nccl')
         return cfg
     dist_cfg['backend'] = 'gloo'
+    if launcher != 'none' and cfg.get('sync_bn', None):
+        raise ValueError(
+            f"sync_bn={cfg.sync_bn!r} needs GPUs: torch's SyncBatchNorm "
+            'refuses CPU tensors ("SyncBatchNorm expected input tensor to be '
+            'on GPU"), so CPU distributed training would fail at the first '
+            'training iteration. Remove it for CPU runs (--cfg-options '
+            'sync_bn=None: each process then normalises with the statistics '
+            'of its own share of the batch).')
     if launcher != 'none':
         wrapper = dict(cfg.get('model_wrapper_cfg', None)
                        or dict(type='MMDistributedDataParallel'))

@@ -1,0 +1,9 @@
+import os.path as osp
+import sys
+
+HERE = osp.dirname(osp.abspath(__file__))
+for path in (HERE, osp.join(osp.dirname(HERE), 'apis')):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+import mbcd_mmaction  # noqa: E402,F401  (compat before mmaction imports)
