@@ -100,3 +100,57 @@ def test_modality_combination_reaches_model_data_and_packing(name,
             pack = [t for t in dataset.pipeline
                     if t.type == 'PackActionInputs']
             assert tuple(pack[0].collect_keys) == expected
+
+
+_GMP_FULL = dict(use_k=True, use_p=True, shared_coefficient=None,
+                 projection='adaptive')
+
+
+@pytest.mark.parametrize('name,switches', [
+    ('gmp_modulation_only', dict(projection='none')),
+    ('gmp_projection_only', dict(use_k=False, use_p=False)),
+    ('gmp_shared_coef', dict(shared_coefficient='product')),
+    ('gmp_wo_k', dict(use_k=False)),
+    ('gmp_wo_p', dict(use_p=False)),
+    ('gmp_proj_cls', dict(projection='classification')),
+    ('gmp_proj_dom', dict(projection='domain')),
+    ('gmp_pcgrad', dict(projection='pcgrad')),
+    ('gmp_reversed', dict(projection='reversed')),
+])
+def test_gmp_ablation_rows(name, switches):
+    """Each GMP Table 4 row differs from full GMP by exactly its switches
+    and is listed in configs/ablations/README.md."""
+    path = f'configs/ablations/{name}_epic_va.py'
+    cfg = Config.fromfile(path)
+    full = Config.fromfile('configs/gmp_epic_va.py')
+    gmp, ref = cfg.model.gradient_modulation, full.model.gradient_modulation
+    assert {k: gmp[k] for k in _GMP_FULL} == {**_GMP_FULL, **switches}
+    assert {k: v for k, v in gmp.items() if k not in switches} == \
+        {k: v for k, v in ref.items() if k not in switches}
+    assert tuple(cfg.modalities) == ('rgb', 'audio')
+    assert path in open('configs/ablations/README.md').read()
+
+
+def test_gmp_paper_hyperparameters_and_composition():
+    from mbcd_mmaction.datasets.protocols import apply_protocol
+    cfg = apply_protocol(Config.fromfile('configs/gmp_epic_vaf.py'))
+    gmp = cfg.model.gradient_modulation
+    assert cfg.model.uni_loss_weight == 3.0
+    assert (gmp.grl_factor, gmp.domain_loss_weight, gmp.alpha_k,
+            gmp.alpha_p, gmp.proj_channels, gmp.disc_hidden) == \
+        (0.3, 0.5, 0.5, 0.5, 512, 256)
+    assert gmp.source_domains == ['D2', 'D3']  # filled by apply_protocol
+    assert cfg.model.get('teacher') is None
+    # MBCD + GMP: every MBCD part and the same GMP strategy
+    both = apply_protocol(Config.fromfile('configs/mbcd_gmp_epic_vaf.py'))
+    assert _components(both) == dict(ema=True, amd='adaptive', gcc=True,
+                                     dl=True)
+    assert both.model.gradient_modulation == gmp
+    assert both.model.uni_loss_weight == 3.0
+    for name in ('va', 'vf', 'af'):
+        for method in ('gmp', 'mbcd_gmp'):
+            sub = apply_protocol(
+                Config.fromfile(f'configs/{method}_epic_{name}.py'))
+            assert sub.model.gradient_modulation.type == \
+                'GradientModulationProjection'
+            assert len(sub.model.modalities) == 2

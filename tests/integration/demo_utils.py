@@ -20,10 +20,12 @@ def data_options(data_root, num_workers=0):
     return opts
 
 
-def train_demo(work_dir, data_root, *options, extra_args=(), num_workers=0):
-    """``tools/train.py`` on the demo config; returns target_results.json."""
+def train_demo(work_dir, data_root, *options, extra_args=(), num_workers=0,
+               config=DEMO_CONFIG):
+    """``tools/train.py`` on a demo config (default: the MBCD demo);
+    returns target_results.json."""
     args = build_train_parser().parse_args([
-        DEMO_CONFIG, '--work-dir', str(work_dir), *extra_args,
+        config, '--work-dir', str(work_dir), *extra_args,
         '--cfg-options', 'log_level=WARNING',
         *data_options(data_root, num_workers), *options])
     train(setup_cfg(args))

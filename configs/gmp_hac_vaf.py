@@ -1,0 +1,4 @@
+# GMP on HAC, video + audio + flow, multi-source (see configs/erm_hac_vaf.py
+# for the protocol and metrics).
+_base_ = ['./erm_hac_vaf.py', './_base_/models/gmp_strategy.py']
+model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})

@@ -1,0 +1,2 @@
+_base_ = ['./mbcd_gmp_epic_vaf.py']
+modalities = ('flow', 'audio')
