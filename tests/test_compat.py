@@ -184,3 +184,38 @@ def test_refused_error_from_runner_load_checkpoint(trained, tmp_path):
     torch.save({'state_dict': {}, 'x': _CheckOutput(['true'])}, path)
     with pytest.raises(compat.RefusedGlobalError, match='evil.pth'):
         runner.load_checkpoint(path)
+
+
+def test_resume_of_crafted_checkpoint_is_refused_by_train_cli(tmp_path):
+    """The --resume path of tools/train.py (MMDGRunner) loads safely."""
+    from mbcd_mmaction.apis import build_runner, build_train_parser, \
+        setup_cfg
+    marker = tmp_path / 'pwned'
+    path = str(tmp_path / 'epoch_1.pth')
+    torch.save({'meta': {'epoch': 1, 'iter': 4}, 'state_dict': {},
+                'random_state': _System(f'touch {marker}')}, path)
+    config = write_tiny_config(tmp_path)
+    with open(config, 'a') as f:
+        f.write("default_scope = 'mmaction'\nrunner_type = 'MMDGRunner'\n")
+    cfg = setup_cfg(build_train_parser().parse_args(
+        [config, '--work-dir', str(tmp_path / 'work'), '--resume', path]))
+    runner = build_runner(cfg)
+    with pytest.raises(compat.RefusedGlobalError) as info:
+        runner.train()
+    assert path in str(info.value) and 'system' in str(info.value)
+    assert not marker.exists()
+
+
+def test_mbcd_random_states_load_with_weights_only(tmp_path):
+    """What RandomStateHook writes (also per rank) is allowed."""
+    from mbcd_mmaction.engine.hooks.random_state_hook import \
+        get_random_state
+    path = str(tmp_path / 'rng.pth')
+    state = get_random_state()
+    torch.save({'random_state': state,
+                'random_state_per_rank': [state, get_random_state()]}, path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded['random_state']['python'] == state['python']
+    assert (loaded['random_state']['numpy'][1] == state['numpy'][1]).all()
+    assert torch.equal(loaded['random_state_per_rank'][1]['torch'],
+                       state['torch'])

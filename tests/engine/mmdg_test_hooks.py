@@ -43,3 +43,40 @@ class TrainableBatchNormEvalHook(Hook):
         for m in model.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()
+
+
+@HOOKS.register_module(force=True)
+class RankSkewedDrawHook(Hook):
+    """Each iteration, rank r draws r + 1 numbers from Python's, numpy's and
+    torch's generators: the ranks' random streams drift apart (as with
+    ``--diff-rank-seed`` or data-dependent draws)."""
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        import random
+
+        import numpy as np
+        import torch
+        from mmengine.dist import get_rank
+        for _ in range(get_rank() + 1):
+            random.random()
+            np.random.rand()
+            torch.rand(1)
+
+
+@HOOKS.register_module(force=True)
+class DumpRandomStateHook(Hook):
+    """Writes each rank's random states when training starts (after a
+    resume restored them): ``rng_start_rank<r>.pth``."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner):
+        import os.path as osp
+
+        import torch
+        from mmengine.dist import get_rank
+
+        from mbcd_mmaction.engine.hooks.random_state_hook import \
+            get_random_state
+        torch.save(get_random_state(),
+                   osp.join(runner.work_dir, f'rng_start_rank{get_rank()}.pth'))

@@ -4,7 +4,9 @@ import random
 import numpy as np
 import torch
 from mmaction.registry import HOOKS
+from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 
 
 def get_random_state() -> dict:
@@ -39,12 +41,32 @@ class RandomStateHook(Hook):
     draws its base seed when iterated), and an uninterrupted run validates
     between the epoch-end checkpoint and the next epoch; so validation is
     made neutral: the states are put back after it.
+
+    Distributed runs: the ranks' streams differ (``--diff-rank-seed``, or
+    data-dependent draws such as crop retries) and only rank 0 writes the
+    checkpoint, so every rank's states are gathered at each point where a
+    checkpoint may follow (after a training iteration or epoch, after
+    validation: one small all-gather) and saved as
+    ``random_state_per_rank``; on resume each rank takes its own (with the
+    same number of processes; otherwise rank 0's ``random_state``).
     """
 
     priority = 'HIGHEST'  # restore before CheckpointHook saves the best
 
     def __init__(self):
         self._before_val = None
+        self._per_rank = None
+
+    def _gather(self) -> None:
+        if get_world_size() > 1:
+            self._per_rank = all_gather_object(get_random_state())
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self._gather()
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather()
 
     def before_val(self, runner) -> None:
         self._before_val = get_random_state()
@@ -59,11 +81,27 @@ class RandomStateHook(Hook):
         # must record the training streams, not the validation-consumed ones.
         if self._before_val is not None:
             set_random_state(self._before_val)
+        self._gather()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['random_state'] = get_random_state()
+        if self._per_rank is not None and len(self._per_rank) > 1:
+            checkpoint['random_state_per_rank'] = self._per_rank
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # mmengine sets `_resume` for --resume/resume=True only.
-        if getattr(runner, '_resume', False) and 'random_state' in checkpoint:
-            set_random_state(checkpoint['random_state'])
+        if not getattr(runner, '_resume', False) or \
+                'random_state' not in checkpoint:
+            return
+        per_rank = checkpoint.get('random_state_per_rank', None)
+        world_size = get_world_size()
+        if per_rank is not None and len(per_rank) == world_size:
+            set_random_state(per_rank[get_rank()])
+            return
+        if world_size > 1 or per_rank is not None:
+            print_log(
+                'The checkpoint holds the random states of '
+                f'{len(per_rank) if per_rank else 1} process(es), this run '
+                f'has {world_size}: every rank continues from rank 0\'s.',
+                logger='current', level=30)
+        set_random_state(checkpoint['random_state'])
