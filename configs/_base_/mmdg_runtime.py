@@ -20,7 +20,10 @@ default_hooks = dict(
     # --resume continues the random streams (dropout masks, augmentation).
     random_state=dict(type='RandomStateHook'),
     # NaN/inf loss: stop at once, naming the iteration and the losses.
-    non_finite_loss=dict(type='NonFiniteLossHook'))
+    non_finite_loss=dict(type='NonFiniteLossHook'),
+    # With a training dataset's skip_unreadable=True: how many samples each
+    # epoch skipped (summed over ranks).
+    skipped_samples=dict(type='SkippedSamplesHook'))
 
 # The EMA teacher moves after every optimiser step. It raises if the model
 # has no teacher, so configs without one (ERM) delete it.

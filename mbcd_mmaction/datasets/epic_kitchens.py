@@ -58,8 +58,9 @@ from typing import Callable, List, Optional, Sequence, Union
 
 import pandas as pd
 
-from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
+
+from .base import MultiModalBaseDataset
 
 ALL_DOMAINS = ('D1', 'D2', 'D3')
 DOMAIN_PARTICIPANTS = {'D1': 'P08', 'D2': 'P01', 'D3': 'P22'}
@@ -104,7 +105,7 @@ def clip_mp4_name(domain: str, video_id: str, start: int, stop: int,
 
 
 @DATASETS.register_module()
-class EpicKitchensDataset(BaseActionDataset):
+class EpicKitchensDataset(MultiModalBaseDataset):
     """EPIC-Kitchens MM-SADA splits, RGB + optical flow + audio.
 
     Args:
@@ -125,8 +126,9 @@ class EpicKitchensDataset(BaseActionDataset):
         audio_root (str, optional): Root of ``rgb/{split}/{D}/{video}.wav``.
             Defaults to ``data_root`` ('frames') or ``split_dir`` ('clips').
         test_mode (bool): Defaults to False.
-        **kwargs: Passed to :class:`mmaction.datasets.BaseActionDataset`
-            (e.g. ``indices``, ``lazy_init``).
+        **kwargs: Passed to :class:`~mbcd_mmaction.datasets.base.
+            MultiModalBaseDataset` (e.g. ``skip_unreadable``) and mmaction's
+            ``BaseActionDataset`` (e.g. ``indices``, ``lazy_init``).
     """
 
     METAINFO = dict(classes=CLASSES, domains=ALL_DOMAINS)

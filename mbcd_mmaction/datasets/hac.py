@@ -30,8 +30,9 @@ import csv
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
-from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
+
+from .base import MultiModalBaseDataset
 
 HAC_DOMAINS = ('human', 'animal', 'cartoon')
 HAC_CLASSES = ('sleeping', 'watching tv', 'eating', 'drinking', 'swimming',
@@ -89,7 +90,7 @@ def hac_paths(video_root: str, domain: str, name: str) -> dict:
 
 
 @DATASETS.register_module()
-class HACDataset(BaseActionDataset):
+class HACDataset(MultiModalBaseDataset):
     """HAC, RGB + optical flow + audio (see the module docstring).
 
     Args:
@@ -106,7 +107,9 @@ class HACDataset(BaseActionDataset):
         fps (float): Frame rate used to turn frame indices into audio time.
             Defaults to 24.
         test_mode (bool): Defaults to False.
-        **kwargs: Passed to :class:`mmaction.datasets.BaseActionDataset`.
+        **kwargs: Passed to :class:`~mbcd_mmaction.datasets.base.
+            MultiModalBaseDataset` (e.g. ``skip_unreadable``) and mmaction's
+            ``BaseActionDataset``.
     """
 
     METAINFO = dict(classes=HAC_CLASSES, domains=HAC_DOMAINS)

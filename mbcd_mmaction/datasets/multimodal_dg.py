@@ -42,8 +42,9 @@ from typing import Callable, List, Optional, Sequence, Union
 
 import pandas as pd
 
-from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
+
+from .base import MultiModalBaseDataset
 
 ALL_MODALITIES = ('rgb', 'flow', 'audio')
 MODALITY_COLUMNS = {'rgb': ('rgb', ), 'flow': ('flow_x', 'flow_y'),
@@ -78,7 +79,7 @@ def _empty(value) -> bool:
 
 
 @DATASETS.register_module()
-class MultiModalDGDataset(BaseActionDataset):
+class MultiModalDGDataset(MultiModalBaseDataset):
     """Generic multi-modal DG dataset from one annotation file.
 
     Args:

@@ -1,2 +1,2 @@
-from . import (encoders, grad_strategies, heads, losses, necks,  # noqa: F401
-               recognizers)
+from . import (data_preprocessors, encoders, grad_strategies,  # noqa: F401
+               heads, losses, necks, recognizers)

@@ -49,9 +49,13 @@ def test_any_subset_of_modalities(modalities):
 
 def test_missing_modality_in_inputs_is_a_clear_error():
     model = _build(tiny.recognizer_cfg(('rgb', 'audio')))
-    data = model.data_preprocessor(tiny.batch(2, ('rgb',)), training=True)
+    with pytest.raises(KeyError, match=r"holds modalities \['rgb'\] but the "
+                       r"model is built for \['audio', 'rgb'\]"):
+        model.data_preprocessor(tiny.batch(2, ('rgb',)), training=True)
+    # the model's own check, for inputs that bypass the preprocessor
+    inputs = {'rgb': torch.randn(2, *tiny.SHAPES['rgb'])}
     with pytest.raises(KeyError, match="lack modalities \\['audio'\\]"):
-        model(**data, mode='loss')
+        model(inputs, mode='tensor')
 
 
 def test_frozen_trunk_and_its_bn_statistics_do_not_change():
@@ -212,3 +216,12 @@ def test_modalities_select_from_a_larger_encoder_pool():
     cfg['modalities'] = ('rgb', 'depth')
     with pytest.raises(ValueError, match="need an encoder each"):
         MODELS.build(cfg)
+
+
+def test_batch_with_an_extra_modality_is_a_clear_error():
+    model = _build(tiny.recognizer_cfg(('rgb', 'audio')))
+    with pytest.raises(KeyError, match=r"holds modalities \['audio', "
+                       r"'flow', 'rgb'\] but the model is built for "
+                       r"\['audio', 'rgb'\]"):
+        model.data_preprocessor(tiny.batch(2, ('rgb', 'flow', 'audio')),
+                                training=True)

@@ -23,6 +23,8 @@ from scipy import signal
 from mmaction.datasets.transforms import SampleFrames
 from mmaction.registry import TRANSFORMS
 
+from ..base import UnreadableSampleError
+
 
 def is_active(results: Dict, modality: str) -> bool:
     """Whether ``modality`` is loaded for this sample.
@@ -48,8 +50,34 @@ def _open_videos(paths: Sequence[str], results: Dict, modality: str):
                 f'{modality} clip video {path} not found ({_describe(results)})'
                 '; expected the mp4-per-clip layout described in '
                 'mbcd_mmaction.datasets.epic_kitchens.')
-        readers.append(decord.VideoReader(path, num_threads=1))
+        try:
+            reader = decord.VideoReader(path, num_threads=1)
+        except Exception as error:  # decord raises its own DECORDError
+            raise UnreadableSampleError(
+                f'{modality} video {path} could not be opened '
+                f'({_describe(results)}): {error}') from error
+        if len(reader) == 0:
+            raise UnreadableSampleError(
+                f'{modality} video {path} has no frames '
+                f'({_describe(results)}).')
+        readers.append(reader)
     return readers
+
+
+def _read_video_frames(reader, path: str, inds, results: Dict,
+                       modality: str) -> np.ndarray:
+    """Frames ``inds`` of an opened video, or an error naming the file."""
+    if int(np.max(inds)) >= len(reader):
+        raise UnreadableSampleError(
+            f'{modality} video {path} has {len(reader)} frames but the clip '
+            f'needs frame {int(np.max(inds))} (truncated file? '
+            f'{_describe(results)}).')
+    try:
+        return reader.get_batch(list(inds)).asnumpy()
+    except Exception as error:
+        raise UnreadableSampleError(
+            f'{modality} video {path}: frames {list(inds)} could not be '
+            f'decoded ({_describe(results)}): {error}') from error
 
 
 @TRANSFORMS.register_module()
@@ -159,13 +187,17 @@ class LoadModalityFrames(BaseTransform):
             raise FileNotFoundError(
                 f'{self.modality} frame {path} not found (frame index {index},'
                 f' {_describe(results)}).')
-        if self.modality == 'rgb':
-            img = mmcv.imread(path, flag='color', channel_order='rgb')
-        else:
-            img = mmcv.imread(path, flag='grayscale')
+        try:
+            if self.modality == 'rgb':
+                img = mmcv.imread(path, flag='color', channel_order='rgb')
+            else:
+                img = mmcv.imread(path, flag='grayscale')
+        except Exception:  # OpenCV asserts on empty or corrupt buffers
+            img = None
         if img is None:
-            raise OSError(f'{self.modality} frame {path} could not be decoded '
-                          f'({_describe(results)}).')
+            raise UnreadableSampleError(
+                f'{self.modality} frame {path} could not be decoded (empty or'
+                f' corrupt jpg; {_describe(results)}).')
         return img
 
     def transform(self, results: Dict) -> Dict:
@@ -178,9 +210,11 @@ class LoadModalityFrames(BaseTransform):
         inds = np.asarray(results[f'{m}_frame_inds']).reshape(-1)
         if f'{m}_videos' in results and f'{m}_dir' not in results \
                 and f'{m}_dirs' not in results:
+            paths = results[f'{m}_videos']
             readers = results.pop(f'{m}_readers', None) or _open_videos(
-                results[f'{m}_videos'], results, m)
-            arrays = [r.get_batch(inds.tolist()).asnumpy() for r in readers]
+                paths, results, m)
+            arrays = [_read_video_frames(r, path, inds.tolist(), results, m)
+                      for r, path in zip(readers, paths)]
             if m == 'rgb':
                 imgs = arrays[0]
             else:
@@ -321,18 +355,34 @@ class LoadAudioSpectrogram(BaseTransform):
             raise FileNotFoundError(f'audio file {path} not found '
                                     f'({_describe(results)}).')
         start_s, stop_s = audio_span(results)
-        info = sf.info(path)
+        try:
+            info = sf.info(path)
+        except Exception as error:  # soundfile's LibsndfileError
+            raise UnreadableSampleError(
+                f'audio file {path} could not be read as audio '
+                f'({_describe(results)}): {error}') from error
         sr = info.samplerate
         first = int(round(start_s * sr))
         last = info.frames if stop_s is None else min(
             int(round(stop_s * sr)), info.frames)
         if last <= first:
-            raise ValueError(
+            raise UnreadableSampleError(
                 f'audio span [{start_s:.3f}s, {stop_s:.3f}s] of {path} is '
                 f'empty (file has {info.frames / sr:.3f}s; '
                 f'{_describe(results)}).')
-        wav, _ = sf.read(path, start=first, stop=last, dtype='float64',
-                         always_2d=True)
+        try:
+            wav, _ = sf.read(path, start=first, stop=last, dtype='float64',
+                             always_2d=True)
+        except Exception as error:
+            raise UnreadableSampleError(
+                f'audio file {path}: samples {first}..{last} could not be '
+                f'read (truncated file? {_describe(results)}): {error}'
+            ) from error
+        if len(wav) < last - first:
+            raise UnreadableSampleError(
+                f'audio file {path} ended after {len(wav)} of the '
+                f'{last - first} samples of the clip (truncated file? '
+                f'{_describe(results)}).')
         wav = wav.mean(axis=1)
         if sr != self.sample_rate:
             import librosa

@@ -3,6 +3,8 @@ from .ema_teacher_hook import EMATeacherHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .random_state_hook import RandomStateHook
 from .rank_state_hook import RankStateDumpHook
+from .skipped_samples_hook import SkippedSamplesHook
 
 __all__ = ['EMATeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook']
+           'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook',
+           'SkippedSamplesHook']

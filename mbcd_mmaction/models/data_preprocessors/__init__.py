@@ -1,0 +1,3 @@
+from .checked_multimodal import CheckedMultiModalDataPreprocessor
+
+__all__ = ['CheckedMultiModalDataPreprocessor']
