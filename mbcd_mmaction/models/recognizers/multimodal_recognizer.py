@@ -13,7 +13,7 @@ def _default_preprocessor(modalities) -> dict:
     # float data); the preprocessor only batches and moves to the device.
     # The scope prefix is needed because BaseModel builds it from mmengine's
     # root registry.
-    return dict(type='mmaction.MultiModalDataPreprocessor',
+    return dict(type='mmaction.CheckedMultiModalDataPreprocessor',
                 preprocessors={m: dict(type='ActionDataPreprocessor')
                                for m in modalities})
 
