@@ -18,7 +18,7 @@ W_CLS, W_DOM, GRL, ALPHA = 3.0, 0.5, 0.3, 0.5
 SEEDS = (1, 2)
 
 
-# -- python references ---------------------------------------------------------
+# -- python references --------------------------------------------------------
 def _softmax(row):
     e = [math.exp(v - max(row)) for v in row]
     return [x / sum(e) for x in e]
@@ -44,7 +44,7 @@ def _gmp(feat_dims=None, **kwargs):
         feat_dims=feat_dims or dict(a=4, b=4, c=4), **kwargs)
 
 
-# -- coefficients --------------------------------------------------------------
+# -- coefficients -------------------------------------------------------------
 def test_k_and_p_equal_hand_computed_values_three_modalities():
     labels = [0, 2, 1, 2]
     domains = [0, 1, 1, 0]
@@ -101,7 +101,7 @@ def test_ablation_switches_of_the_coefficients():
         rho=3.0, sigma=1.0, k=pytest.approx(k_a), p=1.0)
 
 
-# -- projection ----------------------------------------------------------------
+# -- projection ---------------------------------------------------------------
 def _flat(gs):
     return torch.cat([g.reshape(-1) for g in gs])
 
@@ -154,7 +154,7 @@ def test_projection_ablations(projection, rho, which):
     torch.testing.assert_close(_flat(total), c + d)
 
 
-# -- gradient reversal ---------------------------------------------------------
+# -- gradient reversal --------------------------------------------------------
 def test_gradient_reversal_sends_minus_0_3_times_the_gradient():
     x = torch.randn(5, 3, requires_grad=True)
     w = torch.randn(5, 3)
@@ -357,3 +357,43 @@ def test_mbcd_gmp_lookahead_uses_the_unmodulated_unimodal_gradient():
     a = plain(**copy.deepcopy(data), mode='loss')['fused_loss_cls']
     b = with_gmp(**data, mode='loss')['fused_loss_cls']
     assert a.item() == pytest.approx(b.item(), rel=1e-5)
+
+
+def test_gmp_switched_off_reproduces_the_plain_mbcd_gradient():
+    """GMP with k = p = 1, no projection and one source domain must leave
+    every gradient of MBCD (look-ahead, distillation of the uni-modal
+    predictions, heads, norms) as it is without GMP: the detached-leaf
+    plumbing and the surrogate lose nothing."""
+    mods = ('flow', 'audio')
+    torch.manual_seed(0)
+    kwargs = dict(cls_head=dict(type='MLPClsHead', dropout_ratio=0.0),
+                  fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
+                  gradient_consistency=dict(type='GradientConsistencyLoss',
+                                            alpha=0.5))
+    plain = _build(tiny.mbcd_cfg(mods, **kwargs))
+    cfg = tiny.gmp_cfg(base=tiny.mbcd_cfg(mods, **kwargs),
+                       source_domains=['D2'], use_k=False, use_p=False,
+                       projection='none')
+    cfg['uni_loss_weight'] = 1.0
+    with_gmp = _build(cfg)
+    with_gmp.load_state_dict(plain.state_dict())
+    # the teacher must differ from the student for the KL to have a gradient
+    with torch.no_grad():
+        for p in plain.teacher.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    with_gmp.teacher.load_state_dict(plain.teacher.state_dict())
+    data = plain.data_preprocessor(
+        tiny.with_domains(tiny.batch(6, mods), ('D2', )), True)
+    grads = []
+    for model in (plain, with_gmp):
+        losses = model(**copy.deepcopy(data), mode='loss')
+        assert losses['loss_distill'].item() > 0
+        model.zero_grad()
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        grads.append({n: p.grad for n, p in model.named_parameters()
+                      if p.requires_grad and
+                      not n.startswith('gradient_modulation')})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name],
+                                   rtol=1e-4, atol=1e-7, msg=name)

@@ -199,7 +199,7 @@ class GradientModulationProjection(nn.Module):
                 nn.BatchNorm1d(disc_hidden), nn.ReLU(inplace=True),
                 nn.Linear(disc_hidden, len(self.source_domains)))
 
-    # -- domain branch -------------------------------------------------------
+    # -- domain branch --------------------------------------------------------
     def domain_labels(self, data_samples, device) -> torch.Tensor:
         """Index of each sample's ``domain`` in ``source_domains``."""
         out = []
@@ -222,7 +222,7 @@ class GradientModulationProjection(nn.Module):
         return {m: self.discriminator(self.projections[m](self.grl(f)))
                 for m, f in feats.items()}
 
-    # -- coefficients ----------------------------------------------------------
+    # -- coefficients ---------------------------------------------------------
     @staticmethod
     def confidences(logits: Mapping[str, torch.Tensor],
                     targets: torch.Tensor) -> Dict[str, float]:
@@ -288,7 +288,7 @@ class GradientModulationProjection(nn.Module):
         return ([a + b for a, b in zip(new_c, new_d)],
                 dict(cos=cos, projected=float(which)))
 
-    # -- what the recognizer calls ----------------------------------------------
+    # -- what the recognizer calls --------------------------------------------
     def encoder_gradients(self,
                           leaves: Mapping[str, torch.Tensor],
                           pooled: Mapping[str, torch.Tensor],
