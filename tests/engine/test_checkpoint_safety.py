@@ -125,3 +125,85 @@ def test_auto_resume_skips_torn_last_checkpoint(tmp_path):
     runner = build_runner(setup_cfg(build_train_parser().parse_args(
         args + ['--resume'])))
     assert runner._auto_resume_checkpoint() == str(good)
+
+
+def test_prunes_after_save_and_replaces_best(tmp_path):
+    """Validation improves every epoch: each new best and epoch checkpoint
+    replaces its predecessor, which is removed only afterwards."""
+    from mbcd_mmaction.apis import build_runner, build_train_parser, \
+        setup_cfg
+    config = write_tiny_config(tmp_path, name='safe_cfg', max_epochs=3,
+                               schedule=(0.5, 0.7, 0.9))
+    with open(config, 'a') as f:
+        f.write(SAFE)
+    work = tmp_path / 'work'
+    runner = build_runner(setup_cfg(build_train_parser().parse_args(
+        [config, '--work-dir', str(work), '--seed', '0'])))
+    runner.train()
+    assert sorted(p for p in os.listdir(work) if p.endswith('.pth')) == \
+        ['best_acc_epoch_3.pth', 'epoch_3.pth']
+    assert not [p for p in os.listdir(work) if p.endswith('.tmp')]
+    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_3.pth')
+    assert runner.message_hub.get_info('best_ckpt') == \
+        str(work / 'best_acc_epoch_3.pth')
+
+
+class _StopAfter:
+    """Interrupts training after iteration ``n`` (1-based), once its
+    checkpoint was written (runs after CheckpointHook)."""
+
+    def __new__(cls, n):
+        from mmengine.hooks import Hook
+
+        class StopAfter(Hook):
+            def after_train_iter(self, runner, batch_idx, data_batch=None,
+                                 outputs=None):
+                if runner.iter + 1 == n:
+                    raise KeyboardInterrupt
+        return StopAfter()
+
+
+def test_resume_from_iteration_checkpoints(tmp_path):
+    """Resuming from an iteration checkpoint in the middle of an epoch and
+    from one at an epoch's last batch (before the epoch ended) reproduces
+    the uninterrupted run (tiny model: 16 samples, batch 4, 4 iterations
+    an epoch, shuffled)."""
+    from mbcd_mmaction.apis import build_runner, build_train_parser, \
+        setup_cfg
+    config = write_tiny_config(tmp_path, name='safe_cfg', max_epochs=3)
+    with open(config, 'a') as f:
+        f.write(SAFE)
+    # epoch checkpoints every 2 epochs, so iter_4 (end of epoch 1) is kept
+    opts = ['default_hooks.checkpoint.interval=2',
+            'default_hooks.checkpoint.iter_interval=2',
+            'default_hooks.checkpoint.max_keep_ckpts=-1']
+
+    def train(work, *extra):
+        runner = build_runner(setup_cfg(build_train_parser().parse_args(
+            [config, '--work-dir', str(work), '--seed', '0', *extra,
+             '--cfg-options', *opts])))
+        runner.train()
+        return runner
+
+    full = train(tmp_path / 'full')
+    expected = full.model.state_dict()
+    assert full.iter == 12
+    for name in ('iter_6.pth', 'iter_10.pth'):  # mid-epoch 2, 3
+        assert (tmp_path / 'full' / name).exists() is False  # pruned
+    # a run stopped after iteration 4 (epoch 1's last batch) and 6
+    for stop_iter in (4, 6):
+        work = tmp_path / f'stop{stop_iter}'
+        partial = build_runner(setup_cfg(build_train_parser().parse_args(
+            [config, '--work-dir', str(work), '--seed', '0',
+             '--cfg-options', *opts])))
+        partial.register_hook(_StopAfter(stop_iter), priority='LOWEST')
+        with pytest.raises(KeyboardInterrupt):
+            partial.train()
+        ckpt = work / f'iter_{stop_iter}.pth'
+        assert ckpt.is_file()
+        resumed = train(tmp_path / f'resumed{stop_iter}', '--resume',
+                        str(ckpt))
+        assert resumed.iter == 12 and resumed.epoch == 3
+        for key, value in expected.items():
+            assert torch.equal(value, resumed.model.state_dict()[key]), \
+                (stop_iter, key)
