@@ -78,5 +78,5 @@ class DumpRandomStateHook(Hook):
 
         from mbcd_mmaction.engine.hooks.random_state_hook import \
             get_random_state
-        torch.save(get_random_state(),
-                   osp.join(runner.work_dir, f'rng_start_rank{get_rank()}.pth'))
+        name = f'rng_start_rank{get_rank()}.pth'
+        torch.save(get_random_state(), osp.join(runner.work_dir, name))

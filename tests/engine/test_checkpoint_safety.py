@@ -17,7 +17,8 @@ from mmdg_testutils import REPO, subprocess_env
 SAFE = ("default_scope = 'mmaction'\nrunner_type = 'MMDGRunner'\n"
         "default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook', "
         "interval=1, max_keep_ckpts=1, save_best='acc', rule='greater'))\n")
-STOCK = ("default_scope = 'mmaction'\ndefault_hooks = dict(checkpoint=dict(type='CheckpointHook', "
+STOCK = ("default_scope = 'mmaction'\n"
+         "default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
          "interval=1, max_keep_ckpts=1, save_best='acc', rule='greater'))\n")
 
 # Runs tools/train.py; the checkpoint write whose path contains KILL_IN is
@@ -108,7 +109,7 @@ def test_auto_resume_skips_torn_last_checkpoint(tmp_path):
     from mbcd_mmaction.engine.runner import is_complete_checkpoint
     from mbcd_mmaction.apis import build_runner, build_train_parser, \
         setup_cfg
-    config = _config(tmp_path, SAFE, 'safe_cfg')
+    config = _config(tmp_path, SAFE, 'torn_cfg')
     work = tmp_path / 'work'
     args = [config, '--work-dir', str(work), '--seed', '0']
     cfg = setup_cfg(build_train_parser().parse_args(
@@ -132,7 +133,9 @@ def test_prunes_after_save_and_replaces_best(tmp_path):
     replaces its predecessor, which is removed only afterwards."""
     from mbcd_mmaction.apis import build_runner, build_train_parser, \
         setup_cfg
-    config = write_tiny_config(tmp_path, name='safe_cfg', max_epochs=3,
+    # a config name of its own: mmengine names the message hub after the
+    # config and the second, so two runs in one second would share one
+    config = write_tiny_config(tmp_path, name='prune_cfg', max_epochs=3,
                                schedule=(0.5, 0.7, 0.9))
     with open(config, 'a') as f:
         f.write(SAFE)
@@ -170,9 +173,16 @@ def test_resume_from_iteration_checkpoints(tmp_path):
     an epoch, shuffled)."""
     from mbcd_mmaction.apis import build_runner, build_train_parser, \
         setup_cfg
-    config = write_tiny_config(tmp_path, name='safe_cfg', max_epochs=3)
-    with open(config, 'a') as f:
-        f.write(SAFE)
+
+    def config(label):
+        # one config name per run: mmengine names the message hub after the
+        # config and the second, so runs in one second would share one
+        path = write_tiny_config(tmp_path, name=f'iter_{label}_cfg',
+                                 max_epochs=3)
+        with open(path, 'a') as f:
+            f.write(SAFE)
+        return path
+
     # epoch checkpoints every 2 epochs, so iter_4 (end of epoch 1) is kept
     opts = ['default_hooks.checkpoint.interval=2',
             'default_hooks.checkpoint.iter_interval=2',
@@ -180,8 +190,8 @@ def test_resume_from_iteration_checkpoints(tmp_path):
 
     def train(work, *extra):
         runner = build_runner(setup_cfg(build_train_parser().parse_args(
-            [config, '--work-dir', str(work), '--seed', '0', *extra,
-             '--cfg-options', *opts])))
+            [config(osp.basename(str(work))), '--work-dir', str(work),
+             '--seed', '0', *extra, '--cfg-options', *opts])))
         runner.train()
         return runner
 
@@ -194,8 +204,8 @@ def test_resume_from_iteration_checkpoints(tmp_path):
     for stop_iter in (4, 6):
         work = tmp_path / f'stop{stop_iter}'
         partial = build_runner(setup_cfg(build_train_parser().parse_args(
-            [config, '--work-dir', str(work), '--seed', '0',
-             '--cfg-options', *opts])))
+            [config(osp.basename(str(work))), '--work-dir', str(work),
+             '--seed', '0', '--cfg-options', *opts])))
         partial.register_hook(_StopAfter(stop_iter), priority='LOWEST')
         with pytest.raises(KeyboardInterrupt):
             partial.train()

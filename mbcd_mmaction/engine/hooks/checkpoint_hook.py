@@ -47,7 +47,8 @@ class SafeCheckpointHook(CheckpointHook):
     def __init__(self, *args, iter_interval: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         if iter_interval < 0:
-            raise ValueError(f'iter_interval must be >= 0, got {iter_interval}')
+            raise ValueError(
+                f'iter_interval must be >= 0, got {iter_interval}')
         self.iter_interval = iter_interval
 
     # -- helpers -------------------------------------------------------------
@@ -58,6 +59,14 @@ class SafeCheckpointHook(CheckpointHook):
             self.file_backend.remove(path)
         elif self.file_backend.isdir(path):
             self.file_backend.rmtree(path)
+
+    def _iter_ckpt_path(self, runner):
+        # The message hub keeps the file name only (as mmengine keeps step
+        # numbers): a run resumed from another directory's checkpoint never
+        # deletes files there.
+        name = runner.message_hub.get_info('last_iter_ckpt', None)
+        return self.file_backend.join_path(self.out_dir, name) if name \
+            else None
 
     def _point_last_checkpoint(self, runner, path) -> None:
         if is_main_process():
@@ -84,7 +93,7 @@ class SafeCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
                                                      ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        stale_iter_ckpt = runner.message_hub.get_info('last_iter_ckpt', None)
+        stale_iter_ckpt = self._iter_ckpt_path(runner)
         if self.by_epoch:
             runner.message_hub.update_info('last_iter_ckpt', None)
 
@@ -129,8 +138,8 @@ class SafeCheckpointHook(CheckpointHook):
         step = runner.iter + 1
         filename = f'iter_{step}.pth'
         path = self.file_backend.join_path(self.out_dir, filename)
-        previous = runner.message_hub.get_info('last_iter_ckpt', None)
-        runner.message_hub.update_info('last_iter_ckpt', path)
+        previous = self._iter_ckpt_path(runner)
+        runner.message_hub.update_info('last_iter_ckpt', filename)
         runner.logger.info(f'Saving resumable checkpoint at iteration {step} '
                            f'(epoch {runner.epoch + 1}) to {filename}')
         runner.save_checkpoint(
