@@ -62,3 +62,29 @@ def test_resume_restores_each_ranks_random_state(tmp_path):
         started = torch.load(str(work / f'rng_start_rank{rank}.pth'),
                              weights_only=True)
         assert _same_state(started, per_rank[rank]), rank
+
+
+def test_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
+    config = write_tiny_config(tmp_path, name='nan_cfg', max_epochs=2)
+    with open(config, 'a') as f:
+        f.write(EXTRA.replace(
+            "custom_hooks = [dict(type='RankSkewedDrawHook'),\n"
+            "                dict(type='DumpRandomStateHook')]",
+            "custom_hooks = [dict(type='PoisonBatchHook', at_iter=1, "
+            "rank=1)]"))
+        f.write("default_hooks['non_finite_loss'] = "
+                "dict(type='NonFiniteLossHook')\n")
+    env = subprocess_env()
+    env['PYTHONPATH'] = HERE + os.pathsep + env['PYTHONPATH']
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2',
+         '--work-dir', str(tmp_path / 'work')],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    # both ranks raise, and each names rank 1's NaN and rank 0's value
+    assert out.count('NonFiniteLossError: Non-finite loss at training '
+                     'iteration 2 (epoch 1, batch 2/2') == 2, out[-4000:]
+    assert 'batch 2/2, rank 0)' in out and 'batch 2/2, rank 1)' in out
+    assert 'rank 1: loss=nan' in out and 'rank 0: loss=' in out

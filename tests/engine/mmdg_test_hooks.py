@@ -80,3 +80,17 @@ class DumpRandomStateHook(Hook):
             get_random_state
         name = f'rng_start_rank{get_rank()}.pth'
         torch.save(get_random_state(), osp.join(runner.work_dir, name))
+
+
+@HOOKS.register_module(force=True)
+class PoisonBatchHook(Hook):
+    """Fills rank ``rank``'s inputs with NaN at iteration ``at_iter``
+    (0-based): a non-finite loss on one rank only."""
+
+    def __init__(self, at_iter: int, rank: int):
+        self.at_iter, self.rank = at_iter, rank
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        from mmengine.dist import get_rank
+        if runner.iter == self.at_iter and get_rank() == self.rank:
+            data_batch['inputs'].fill_(float('nan'))
