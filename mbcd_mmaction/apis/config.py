@@ -13,7 +13,10 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
+import torch
 from mmengine.config import Config, DictAction
+
+from mbcd_mmaction.datasets.protocols import apply_protocol
 
 from .device import configure_device
 
@@ -91,23 +94,13 @@ def _finalise(cfg: Config) -> Config:
     if cfg.get('custom_imports', None) is None:
         cfg.custom_imports = dict(
             imports=['mbcd_mmaction'], allow_failed_imports=False)
-    if cfg.get('target_domain', None) is not None:
-        apply_protocol = _find_apply_protocol()
-        if apply_protocol is not None:
-            apply_protocol(cfg)
+    # A DG experiment names its protocol's domains at top level; plain
+    # mmaction configs (no such keys) pass through untouched.
+    if any(cfg.get(key, None) is not None
+           for key in ('target_domain', 'source_domain', 'protocol')):
+        apply_protocol(cfg)
     configure_device(cfg)
     return cfg
-
-
-def _find_apply_protocol():
-    """``mbcd_mmaction.datasets.protocols.apply_protocol`` if it exists."""
-    try:
-        from mbcd_mmaction.datasets import protocols
-    except ModuleNotFoundError as e:
-        if e.name and e.name.endswith('protocols'):
-            return None
-        raise
-    return getattr(protocols, 'apply_protocol', None)
 
 
 def setup_cfg(args) -> Config:
@@ -123,6 +116,10 @@ def setup_cfg(args) -> Config:
     _default_work_dir(cfg, args)
 
     if args.amp:
+        if not torch.cuda.is_available():
+            raise ValueError(
+                '--amp needs a CUDA device (mmengine\'s AmpOptimWrapper '
+                'supports GPU/NPU/MLU only); none is available here')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError('--amp does not support the custom optimizer '

@@ -23,12 +23,21 @@ def test_work_dir_in_config_wins_over_default(tiny_config):
     assert cfg.work_dir == '/from/cfg'
 
 
-def test_amp_switches_to_amp_optim_wrapper(tiny_config):
+def test_amp_switches_to_amp_optim_wrapper(tiny_config, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     cfg = _cfg(tiny_config, '--amp')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.optim_wrapper.optimizer.type == 'SGD'
     assert 'type' not in _cfg(tiny_config).optim_wrapper
+
+
+def test_amp_without_cuda_is_a_clear_error(tiny_config, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(ValueError, match='--amp needs a CUDA device'):
+        _cfg(tiny_config, '--amp')
 
 
 def test_cfg_options_and_seed(tiny_config):
@@ -64,16 +73,17 @@ def test_custom_imports_added_when_absent(tmp_path):
     assert cfg.custom_imports.allow_failed_imports is False
 
 
-def test_apply_protocol_called_only_with_target_domain(tiny_config,
-                                                        monkeypatch):
+@pytest.mark.parametrize('options,called', [
+    ((), False), (('target_domain=D2', ), True),
+    (('source_domain=D1', 'protocol=single_source'), True)])
+def test_apply_protocol_runs_for_dg_configs_only(tiny_config, monkeypatch,
+                                                options, called):
     import mbcd_mmaction.apis.config as config_module
     calls = []
-    monkeypatch.setattr(config_module, '_find_apply_protocol',
-                        lambda: calls.append)
-    _cfg(tiny_config)
-    assert calls == []
-    cfg = _cfg(tiny_config, '--cfg-options', 'target_domain=D2')
-    assert calls == [cfg]
+    monkeypatch.setattr(config_module, 'apply_protocol', calls.append)
+    flags = ('--cfg-options', *options) if options else ()
+    cfg = _cfg(tiny_config, *flags)
+    assert calls == ([cfg] if called else [])
 
 
 def test_cpu_distributed_config(tiny_config, monkeypatch):
