@@ -142,14 +142,19 @@ def test_best_checkpoint(runner: Runner,
     meta = (checkpoint or {}).get('meta', {}) or {}
     epoch = meta.get('epoch', None)
     iteration = meta.get('iter', None)
+    return _test_and_record(
+        runner, out_file, best_checkpoint=osp.abspath(path),
+        best_val_metric=metric, best_val_score=score, best_epoch=epoch,
+        best_iter=iteration)
+
+
+def _test_and_record(runner: Runner, out_file: str, **fields) -> dict:
+    """``runner.test()``; its metrics, ``fields`` and the run's identity
+    are written to ``<work_dir>/out_file`` and returned."""
     metrics = runner.test()
     cfg = runner.cfg
     results = dict(
-        best_checkpoint=osp.abspath(path),
-        best_val_metric=metric,
-        best_val_score=score,
-        best_epoch=epoch,
-        best_iter=iteration,
+        **fields,
         target_domain=cfg.get('target_domain', None),
         test_metrics=metrics,
         config=config_name(cfg),
@@ -178,19 +183,8 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         cfg.resume = False
     if not cfg.get('load_from', None):
         raise ValueError('test() needs a checkpoint')
-    runner = build_runner(cfg)
-    metrics = runner.test()
-    results = dict(
-        checkpoint=osp.abspath(cfg.load_from),
-        target_domain=cfg.get('target_domain', None),
-        test_metrics=metrics,
-        config=config_name(cfg),
-        config_file=_abspath(getattr(cfg, 'filename', None)),
-        work_dir=runner.work_dir,
-        seed=runner.seed,
-    )
-    write_json_atomic(osp.join(runner.work_dir, out_file), results)
-    return results
+    return _test_and_record(build_runner(cfg), out_file,
+                            checkpoint=osp.abspath(cfg.load_from))
 
 
 # not pytest tests, although named test*
