@@ -16,11 +16,12 @@ model = dict(
     num_classes=num_classes,
     teacher=dict(momentum=0.02),
     encoders=dict(
-        rgb=dict(backbone=dict(
-            pretrained=None, channel_ratio=4,
+        rgb=dict(init_cfg=None, backbone=dict(
+            channel_ratio=4,
             slow_pathway=dict(depth=18, base_channels=8),
             fast_pathway=dict(depth=18, base_channels=2))),
-        flow=dict(backbone=dict(pretrained=None, depth=18, base_channels=8)),
+        flow=dict(init_cfg=None,
+                  backbone=dict(depth=18, base_channels=8)),
         audio=dict(backbone=dict(pretrained=None))))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

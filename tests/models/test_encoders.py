@@ -36,6 +36,7 @@ def test_paper_encoders_feature_sizes():
     for key in ('rgb_encoder', 'flow_encoder', 'audio_encoder'):
         enc_cfg = copy.deepcopy(cfg[key].to_dict())
         enc_cfg['backbone']['pretrained'] = None  # no download in tests
+        enc_cfg['init_cfg'] = None
         dims.append(MODELS.build(enc_cfg).feat_dim)
     assert dims == [2304, 2048, 512]
 
@@ -66,3 +67,26 @@ def test_bad_trainable_stages():
     cfg['trainable_stages'] = 5
     with pytest.raises(ValueError, match='trainable_stages'):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('modality', ['rgb', 'flow'])
+def test_zoo_recognizer_checkpoint_loads_through_encoder_init_cfg(
+        modality, tmp_path):
+    """MMAction2 zoo files are whole recognizers (backbone.*, cls_head.*):
+    the paper config loads them with the encoder's init_cfg, as here."""
+    source = MODELS.build(tiny.ENCODERS[modality]())
+    ckpt = {f'backbone.{k}': v.clone() + 1.0
+            for k, v in source.backbone.state_dict().items()
+            if v.is_floating_point()}
+    ckpt['cls_head.fc_cls.weight'] = torch.zeros(400, source.feat_dim)
+    path = str(tmp_path / 'zoo.pth')
+    torch.save({'state_dict': ckpt, 'meta': {}}, path)
+
+    cfg = tiny.ENCODERS[modality]()
+    cfg['init_cfg'] = dict(type='Pretrained', checkpoint=path)
+    enc = MODELS.build(cfg)
+    enc.init_weights()
+    loaded = enc.backbone.state_dict()
+    for key, value in ckpt.items():
+        if key.startswith('backbone.'):
+            torch.testing.assert_close(loaded[key[len('backbone.'):]], value)

@@ -4,14 +4,21 @@
 rgb_encoder = dict(
     type='SlowFastEncoder',
     trainable_stages=1,
-    backbone=dict(
-        type='ResNet3dSlowFast',
-        # MMAction2 zoo: slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb
-        pretrained=(
+    # MMAction2 zoo: slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb. A zoo
+    # file is a whole recognizer (keys backbone.*, cls_head.*), so it is
+    # loaded into the encoder, whose backbone keys are backbone.* too
+    # (cls_head is left out); the backbone's own `pretrained` would expect
+    # bare backbone keys.
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint=(
             'https://download.openmmlab.com/mmaction/v1.0/recognition/'
             'slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/'
             'slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_'
-            '20220818-9c0e09bd.pth'),
+            '20220818-9c0e09bd.pth')),
+    backbone=dict(
+        type='ResNet3dSlowFast',
+        pretrained=None,
         resample_rate=4,  # 32 input frames -> 8 slow frames
         speed_ratio=4,  # alpha
         channel_ratio=8,
@@ -28,14 +35,20 @@ rgb_encoder = dict(
 flow_encoder = dict(
     type='ResNetEncoder',
     trainable_stages=1,
+    # MMAction2 zoo (0.x): slowonly_r50_8x8x1_256e_kinetics400_flow, a whole
+    # recognizer checkpoint like the RGB one.
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint=(
+            'https://download.openmmlab.com/mmaction/recognition/slowonly/'
+            'slowonly_r50_8x8x1_256e_kinetics400_flow/'
+            'slowonly_r50_8x8x1_256e_kinetics400_flow_20200704-6b384243.pth')
+    ),
     backbone=dict(
         type='ResNet3dSlowOnly',
         depth=50,
-        # MMAction2 zoo (0.x): slowonly_r50_8x8x1_256e_kinetics400_flow.
-        pretrained=(
-            'https://download.openmmlab.com/mmaction/recognition/slowonly/'
-            'slowonly_r50_8x8x1_256e_kinetics400_flow/'
-            'slowonly_r50_8x8x1_256e_kinetics400_flow_20200704-6b384243.pth'),
+        pretrained=None,
+        pretrained2d=False,
         in_channels=2,
         lateral=False,
         conv1_kernel=(1, 7, 7),
@@ -53,6 +66,7 @@ audio_encoder = dict(
         depth=18,
         in_channels=1,
         # VGGSound ResNet-18 converted by tools/convert_vggsound_resnet18.py
+        # (bare backbone keys, so the backbone loads it itself)
         pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
         torchvision_pretrain=False,
         norm_eval=False))
