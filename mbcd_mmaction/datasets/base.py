@@ -2,9 +2,14 @@
 samples either stop the run with a clear error or, where the user opts in,
 are skipped and counted."""
 import multiprocessing
+from typing import Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import BaseActionDataset
 from mmengine.logging import print_log
+
+#: Every modality a dataset of this package can load, in the order inputs
+#: are collected.
+ALL_MODALITIES = ('rgb', 'flow', 'audio')
 
 
 class UnreadableSampleError(OSError, ValueError):
@@ -16,6 +21,47 @@ class UnreadableSampleError(OSError, ValueError):
 #: What ``skip_unreadable`` skips: a missing file or an unreadable one.
 #: Anything else (a bug, a bad config) still stops the run.
 SKIPPABLE = (FileNotFoundError, UnreadableSampleError)
+
+
+def check_domains(owner: str, domains: Union[str, Sequence[str], None],
+                  allowed: Optional[Sequence[str]] = None,
+                  example: str = '') -> Tuple[str, ...]:
+    """``domains`` as a tuple, or a clear error: None (not yet filled by
+    ``apply_protocol``), empty, or outside ``allowed`` (if given)."""
+    if domains is None:
+        raise ValueError(
+            f'{owner}: `domains` is None. Set it in the config{example} or '
+            'fill it with mbcd_mmaction.datasets.apply_protocol(cfg) (top-'
+            'level target_domain / source_domain) before building the '
+            'dataset.')
+    if isinstance(domains, str):
+        domains = [domains]
+    unknown = [d for d in domains if allowed is not None and d not in allowed]
+    if unknown or not domains:
+        raise ValueError(f'{owner}: unknown domain(s) {unknown or domains!r};'
+                         ' expected a non-empty subset of '
+                         f'{tuple(allowed or ())}.')
+    return tuple(domains)
+
+
+def check_choice(owner: str, name: str, value, allowed: Sequence) -> None:
+    """A clear error unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f'{owner}: {name}={value!r}, expected one of '
+                         f'{tuple(allowed)}.')
+
+
+def check_modalities(owner: str, modalities: Union[str, Sequence[str]]
+                     ) -> Tuple[str, ...]:
+    """``modalities`` in :data:`ALL_MODALITIES` order (so collected inputs
+    are stable), or a clear error for an empty or unknown one."""
+    if isinstance(modalities, str):
+        modalities = [modalities]
+    bad = [m for m in modalities if m not in ALL_MODALITIES]
+    if bad or not modalities:
+        raise ValueError(f'{owner}: modalities={modalities!r}; expected a '
+                         f'non-empty subset of {ALL_MODALITIES}.')
+    return tuple(m for m in ALL_MODALITIES if m in modalities)
 
 
 class MultiModalBaseDataset(BaseActionDataset):

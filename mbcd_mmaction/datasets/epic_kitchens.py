@@ -60,12 +60,12 @@ import pandas as pd
 
 from mmaction.registry import DATASETS
 
-from .base import MultiModalBaseDataset
+from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
+                   check_domains, check_modalities)
 
 ALL_DOMAINS = ('D1', 'D2', 'D3')
 DOMAIN_PARTICIPANTS = {'D1': 'P08', 'D2': 'P01', 'D3': 'P22'}
 CLASSES = ('take', 'put', 'open', 'close', 'wash', 'cut', 'mix', 'pour')
-ALL_MODALITIES = ('rgb', 'flow', 'audio')
 SPLIT_COLUMNS = ('uid', 'participant_id', 'video_id', 'narration',
                  'start_timestamp', 'stop_timestamp', 'start_frame',
                  'stop_frame', 'verb', 'verb_class')
@@ -145,37 +145,14 @@ class EpicKitchensDataset(MultiModalBaseDataset):
                  audio_root: Optional[str] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
-        if domains is None:
-            raise ValueError(
-                'EpicKitchensDataset: `domains` is None. Set it in the config '
-                "(e.g. domains=['D2', 'D3']) or fill it with "
-                'mbcd_mmaction.datasets.apply_protocol(cfg) from '
-                '`cfg.target_domain` before building the dataset.')
-        if isinstance(domains, str):
-            domains = [domains]
-        unknown = [d for d in domains if d not in ALL_DOMAINS]
-        if unknown or not domains:
-            raise ValueError(f'EpicKitchensDataset: unknown domain(s) '
-                             f'{unknown or domains!r}; expected a non-empty '
-                             f'subset of {ALL_DOMAINS}.')
-        if split not in ('train', 'test'):
-            raise ValueError(f"EpicKitchensDataset: split={split!r}, expected "
-                             "'train' or 'test'.")
-        if layout not in ('frames', 'clips'):
-            raise ValueError(f"EpicKitchensDataset: layout={layout!r}, "
-                             "expected 'frames' or 'clips'.")
-        if isinstance(modalities, str):
-            modalities = [modalities]
-        bad = [m for m in modalities if m not in ALL_MODALITIES]
-        if bad or not modalities:
-            raise ValueError(f'EpicKitchensDataset: modalities={modalities!r};'
-                             f' expected a non-empty subset of '
-                             f'{ALL_MODALITIES}.')
-        self.domains = tuple(domains)
+        owner = 'EpicKitchensDataset'
+        self.domains = check_domains(owner, domains, ALL_DOMAINS,
+                                     " (e.g. domains=['D2', 'D3'])")
+        check_choice(owner, 'split', split, ('train', 'test'))
+        check_choice(owner, 'layout', layout, ('frames', 'clips'))
         self.split = split
         self.layout = layout
-        # Keep the canonical order so collected inputs are stable.
-        self.modalities = tuple(m for m in ALL_MODALITIES if m in modalities)
+        self.modalities = check_modalities(owner, modalities)
         self.split_dir = split_dir or osp.join(
             data_root, 'MM-SADA_Domain_Adaptation_Splits')
         self.clips_root = clips_root or osp.join(self.split_dir, 'EPIC-mp4')

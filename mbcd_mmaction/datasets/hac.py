@@ -32,13 +32,13 @@ from typing import Callable, List, Optional, Sequence, Union
 
 from mmaction.registry import DATASETS
 
-from .base import MultiModalBaseDataset
+from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
+                   check_domains, check_modalities)
 
 HAC_DOMAINS = ('human', 'animal', 'cartoon')
 HAC_CLASSES = ('sleeping', 'watching tv', 'eating', 'drinking', 'swimming',
                'running', 'opening door')
 HAC_FPS = 24.0
-ALL_MODALITIES = ('rgb', 'flow', 'audio')
 
 
 def hac_split_file(split_dir: str, split: str, domain: str) -> str:
@@ -125,31 +125,12 @@ class HACDataset(MultiModalBaseDataset):
                  fps: float = HAC_FPS,
                  test_mode: bool = False,
                  **kwargs) -> None:
-        if domains is None:
-            raise ValueError(
-                'HACDataset: `domains` is None. Set it in the config (e.g. '
-                "domains=['human']) or fill it with mbcd_mmaction.datasets."
-                'apply_protocol(cfg) before building the dataset.')
-        if isinstance(domains, str):
-            domains = [domains]
-        unknown = [d for d in domains if d not in HAC_DOMAINS]
-        if unknown or not domains:
-            raise ValueError(f'HACDataset: unknown domain(s) '
-                             f'{unknown or domains!r}; expected a non-empty '
-                             f'subset of {HAC_DOMAINS}.')
-        if split not in ('train', 'test', 'all'):
-            raise ValueError(f"HACDataset: split={split!r}, expected 'train'"
-                             ", 'test' or 'all'.")
-        if isinstance(modalities, str):
-            modalities = [modalities]
-        bad = [m for m in modalities if m not in ALL_MODALITIES]
-        if bad or not modalities:
-            raise ValueError(f'HACDataset: modalities={modalities!r}; '
-                             f'expected a non-empty subset of '
-                             f'{ALL_MODALITIES}.')
-        self.domains = tuple(domains)
+        owner = 'HACDataset'
+        self.domains = check_domains(owner, domains, HAC_DOMAINS,
+                                     " (e.g. domains=['human'])")
+        check_choice(owner, 'split', split, ('train', 'test', 'all'))
         self.split = split
-        self.modalities = tuple(m for m in ALL_MODALITIES if m in modalities)
+        self.modalities = check_modalities(owner, modalities)
         self.split_dir = split_dir or osp.join(data_root, 'HAC_Splits')
         self.video_root = video_root or data_root
         self.fps = float(fps)

@@ -44,9 +44,9 @@ import pandas as pd
 
 from mmaction.registry import DATASETS
 
-from .base import MultiModalBaseDataset
+from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
+                   check_domains, check_modalities)
 
-ALL_MODALITIES = ('rgb', 'flow', 'audio')
 MODALITY_COLUMNS = {'rgb': ('rgb', ), 'flow': ('flow_x', 'flow_y'),
                     'audio': ('audio', )}
 
@@ -110,25 +110,13 @@ class MultiModalDGDataset(MultiModalBaseDataset):
                  classes: Optional[Sequence[str]] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
-        if domains is None:
-            raise ValueError(
-                'MultiModalDGDataset: `domains` is None. Set it in the config'
-                ' or fill it with mbcd_mmaction.datasets.apply_protocol(cfg)'
-                ' (top-level target_domain / source_domain and all_domains).')
-        if isinstance(domains, str):
-            domains = [domains]
-        if split not in ('train', 'test', 'all'):
-            raise ValueError(f"MultiModalDGDataset: split={split!r}, expected "
-                             "'train', 'test' or 'all'.")
-        if isinstance(modalities, str):
-            modalities = [modalities]
-        bad = [m for m in modalities if m not in ALL_MODALITIES]
-        if bad or not modalities:
-            raise ValueError(f'MultiModalDGDataset: modalities={modalities!r}'
-                             f'; expected a subset of {ALL_MODALITIES}.')
-        self.domains = tuple(domains)
+        owner = 'MultiModalDGDataset'
+        # the allowed domains come from the annotation file (checked when it
+        # is read)
+        self.domains = check_domains(owner, domains)
+        check_choice(owner, 'split', split, ('train', 'test', 'all'))
         self.split = split
-        self.modalities = tuple(m for m in ALL_MODALITIES if m in modalities)
+        self.modalities = check_modalities(owner, modalities)
         self.classes = tuple(classes) if classes is not None else None
         self._all_domains = tuple(all_domains) if all_domains else None
         if data_root is None:
