@@ -74,6 +74,21 @@ def tone_hz(label: int) -> float:
     return 400.0 * 1.25 ** label
 
 
+def _shown_classes(label: int, fidelity: float, n_classes: int,
+                   rng: np.random.Generator):
+    """The classes a clip's RGB, flow and audio show: each the true
+    ``label`` with probability ``fidelity``, else a random class."""
+    return [label if rng.random() < fidelity else
+            int(rng.integers(n_classes)) for _ in range(3)]
+
+
+def _domain_background(style: dict, t: np.ndarray,
+                       rng: np.random.Generator) -> np.ndarray:
+    """A domain's audio background at times ``t``: its hum plus noise."""
+    wav = style['hum_amp'] * np.sin(2 * np.pi * style['hum_hz'] * t)
+    return wav + rng.normal(0, style['audio_noise'], len(t))
+
+
 def format_timestamp(seconds: float) -> str:
     """Seconds -> EPIC ``'hh:mm:ss.ff'``."""
     hundredths = int(round(seconds * 100))
@@ -325,9 +340,8 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                     # roundings of ceil(start / 2) occur even in tiny sets.
                     start = gap_frames + v + k * (clip_frames + gap_frames)
                     stop = start + clip_frames - 1
-                    shown = [label if rng.random() < fidelity else
-                             int(rng.integers(n_classes)) for _ in range(3)]
-                    c_rgb, c_flow, c_audio = shown
+                    c_rgb, c_flow, c_audio = _shown_classes(
+                        label, fidelity, n_classes, rng)
                     fstart, fnum = flow_span(start, stop)
                     rgb = renderer.rgb(style, c_rgb)
                     # fnum + 1 flow frames: the loader reads fnum of them, the
@@ -367,9 +381,7 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                 # at their timestamps.
                 length = int((tones[-1][1] + gap_frames / fps) * sample_rate)
                 t = np.arange(length) / sample_rate
-                wav = style['hum_amp'] * np.sin(2 * np.pi * style['hum_hz'] *
-                                                t)
-                wav += rng.normal(0, style['audio_noise'], length)
+                wav = _domain_background(style, t, rng)
                 for t0, t1, c in tones:
                     a, b = int(t0 * sample_rate), int(t1 * sample_rate)
                     wav[a:b] += tone_amp * np.sin(2 * np.pi * tone_hz(c) *
@@ -468,9 +480,8 @@ def generate_hac(root: str,
                     renderer = _ClipRenderer(frame_size, n_frames, rng,
                                              n_classes=n_classes,
                                              flow_stride=1)
-                    c_rgb, c_flow, c_audio = [
-                        label if rng.random() < fidelity else
-                        int(rng.integers(n_classes)) for _ in range(3)]
+                    c_rgb, c_flow, c_audio = _shown_classes(
+                        label, fidelity, n_classes, rng)
                     name = hac_video_name(domain, split, i)
                     stem = name[:-4]
                     _write_mp4(osp.join(out, domain, 'videos', name),
@@ -482,9 +493,7 @@ def generate_hac(root: str,
                                    flow[..., c], fps)
                     length = int(round(n_frames / fps * sample_rate))
                     t = np.arange(length) / sample_rate
-                    wav = style['hum_amp'] * np.sin(
-                        2 * np.pi * style['hum_hz'] * t)
-                    wav += rng.normal(0, style['audio_noise'], length)
+                    wav = _domain_background(style, t, rng)
                     wav += tone_amp * np.sin(2 * np.pi * tone_hz(c_audio) * t)
                     os.makedirs(osp.join(out, domain, 'audio'),
                                 exist_ok=True)
