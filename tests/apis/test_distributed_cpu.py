@@ -6,8 +6,6 @@ import socket
 import subprocess
 import sys
 
-import pytest
-
 from apis_testutils import HERE, write_tiny_config
 
 REPO = osp.dirname(osp.dirname(HERE))

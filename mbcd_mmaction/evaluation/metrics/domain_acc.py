@@ -5,7 +5,7 @@ metric reports both (and a multi-source or in-domain run's per-source
 validation accuracy) next to the overall numbers.
 """
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from mmaction.evaluation import AccMetric
 from mmaction.registry import METRICS

@@ -13,7 +13,7 @@ by name; :meth:`FrozenTrunkEncoder.forward_top` runs any mapping with the same
 names (the student's layers, the EMA teacher's copies, or look-ahead
 callables with substituted parameters).
 """
-from typing import Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn as nn
