@@ -6,12 +6,16 @@
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import mbcd_mmaction  # noqa: F401  (compat fixes first)
-from mbcd_mmaction.apis import build_test_parser, setup_test_cfg, test
+from mbcd_mmaction.apis import (build_test_parser, setup_test_cfg,
+                                shutdown_distributed, test)
 
 
 def main(argv=None):
     args = build_test_parser().parse_args(argv)
-    test(setup_test_cfg(args))
+    try:
+        test(setup_test_cfg(args))
+    finally:
+        shutdown_distributed()
 
 
 if __name__ == '__main__':

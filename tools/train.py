@@ -7,12 +7,16 @@ checkpoint on the target domain (writes <work_dir>/target_results.json).
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import mbcd_mmaction  # noqa: F401  (compat fixes first)
-from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
+from mbcd_mmaction.apis import (build_train_parser, setup_cfg,
+                                shutdown_distributed, train)
 
 
 def main(argv=None):
     args = build_train_parser().parse_args(argv)
-    train(setup_cfg(args))
+    try:
+        train(setup_cfg(args))
+    finally:
+        shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -4,13 +4,13 @@ from .config import (build_test_parser, build_train_parser, config_name,
 from .device import configure_device, init_distributed
 from .results import to_jsonable, write_json_atomic
 from .runner import (ModelSelectionError, build_runner,
-                     check_model_selection_cfg, find_best_checkpoint, test,
-                     test_best_checkpoint, train)
+                     check_model_selection_cfg, find_best_checkpoint,
+                     shutdown_distributed, test, test_best_checkpoint, train)
 
 __all__ = [
     'build_train_parser', 'build_test_parser', 'setup_cfg', 'setup_test_cfg',
     'config_name', 'configure_device', 'init_distributed', 'to_jsonable',
     'write_json_atomic', 'ModelSelectionError', 'build_runner',
     'check_model_selection_cfg', 'find_best_checkpoint', 'test',
-    'test_best_checkpoint', 'train'
+    'test_best_checkpoint', 'train', 'shutdown_distributed'
 ]

@@ -12,8 +12,10 @@ same path in ``best_ckpt_path`` (``best_ckpt_path_dict``).
 """
 import os.path as osp
 import re
+from datetime import datetime
 from typing import Optional, Tuple
 
+import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.dist import barrier
 from mmengine.hooks import CheckpointHook
@@ -39,6 +41,13 @@ def build_runner(cfg: Config) -> Runner:
     """Start the CPU process group if needed, then build the Runner
     (``cfg.runner_type`` from mmaction's registry if set)."""
     init_distributed(cfg)
+    if not cfg.get('experiment_name', None):
+        # mmengine names the run (and its message hub, which holds the best
+        # checkpoint) after the config and the second: two runs of one
+        # config started in the same second in one process would share a
+        # message hub, and the second would test the first's checkpoint.
+        cfg.experiment_name = (f'{config_name(cfg) or "run"}_'
+                               f'{datetime.now():%Y%m%d_%H%M%S_%f}')
     if 'runner_type' in cfg:
         from mmaction.registry import RUNNERS
         return RUNNERS.build(cfg)
@@ -185,6 +194,17 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         raise ValueError('test() needs a checkpoint')
     return _test_and_record(build_runner(cfg), out_file,
                             checkpoint=osp.abspath(cfg.load_from))
+
+
+def shutdown_distributed() -> None:
+    """Destroy the process group before the interpreter exits; left to
+    interpreter teardown, gloo's threads sometimes abort the process
+    ("terminate called without an active exception", exit code -6) after
+    a run that succeeded."""
+    if dist.is_available() and dist.is_initialized():
+        # every rank first finishes its own work (rank 0 writes the results)
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 # not pytest tests, although named test*

@@ -86,3 +86,17 @@ def test_test_api_writes_results(tmp_path):
     assert saved['test_metrics'] == results['test_metrics']
     assert _weights(osp.join(out, 'weights_test_rank0.json')) == \
         pytest.approx(_ckpt_weights(ckpt))
+
+
+def test_two_runs_of_one_config_never_share_a_message_hub(tmp_path):
+    """mmengine names a run after its config and the second it starts: two
+    runs of one config in one second would share the hub that records the
+    best checkpoint, and the second would test the first's."""
+    (tmp_path / 'a').mkdir()
+    (tmp_path / 'b').mkdir()
+    first, _ = _train(tmp_path / 'a', name='same_cfg')
+    second, _ = _train(tmp_path / 'b', name='same_cfg')
+    hubs = [build_runner(cfg).message_hub for cfg in (first, second)]
+    assert hubs[0] is not hubs[1]
+    hubs[0].update_info('best_ckpt', 'first.pth')
+    assert hubs[1].get_info('best_ckpt') is None
