@@ -4,6 +4,12 @@ from mmengine.registry import DefaultScope
 import mbcd_mmaction  # noqa: F401  (compat fixes, registration)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'slow: longer tests (real runners, paper-size models); '
+        "deselect with -m 'not slow'")
+
+
 @pytest.fixture(autouse=True)
 def mmaction_default_scope():
     """Every test starts in the 'mmaction' scope, as configs do, and leaves

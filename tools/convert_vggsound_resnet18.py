@@ -6,10 +6,9 @@ mmengine checkpoint for mmaction's ``ResNet(depth=18, in_channels=1)``.
     python tools/convert_vggsound_resnet18.py H.pth.tar \
         checkpoints/vggsound_resnet18_mmaction.pth
 
-Use it in a config as the backbone's
-``pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
-torchvision_pretrain=False`` or
-``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+Use it in a config as the audio encoder's
+``pretrained='checkpoints/vggsound_resnet18_mmaction.pth'`` (loaded
+strictly; see configs/_base_/models/mm_encoders.py).
 The input is read with ``torch.load(weights_only=True)``: it holds tensors
 and containers only.
 """

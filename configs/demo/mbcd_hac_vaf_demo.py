@@ -16,13 +16,13 @@ model = dict(
     num_classes=num_classes,
     teacher=dict(momentum=0.02),
     encoders=dict(
-        rgb=dict(init_cfg=None, backbone=dict(
+        rgb=dict(pretrained=None, backbone=dict(
             channel_ratio=4,
             slow_pathway=dict(depth=18, base_channels=8),
             fast_pathway=dict(depth=18, base_channels=2))),
-        flow=dict(init_cfg=None,
+        flow=dict(pretrained=None,
                   backbone=dict(depth=18, base_channels=8)),
-        audio=dict(backbone=dict(pretrained=None))))
+        audio=dict(pretrained=None)))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 default_hooks = dict(logger=dict(interval=6))

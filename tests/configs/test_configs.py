@@ -78,8 +78,7 @@ def test_paper_model_builds_from_config():
     cfg = Config.fromfile('configs/mbcd_epic_vaf.py')
     model_cfg = copy.deepcopy(cfg.model.to_dict())
     for enc in model_cfg['encoders'].values():
-        enc['backbone']['pretrained'] = None  # no download in tests
-        enc['init_cfg'] = None
+        enc['pretrained'] = None  # no download in tests
     model = MODELS.build(model_cfg)
     assert model.modalities == ('rgb', 'flow', 'audio')
     assert model.fused_head.layers[0].in_features == 2304 + 2048 + 512

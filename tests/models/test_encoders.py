@@ -35,8 +35,7 @@ def test_paper_encoders_feature_sizes():
     dims = []
     for key in ('rgb_encoder', 'flow_encoder', 'audio_encoder'):
         enc_cfg = copy.deepcopy(cfg[key].to_dict())
-        enc_cfg['backbone']['pretrained'] = None  # no download in tests
-        enc_cfg['init_cfg'] = None
+        enc_cfg['pretrained'] = None  # no download in tests
         dims.append(MODELS.build(enc_cfg).feat_dim)
     assert dims == [2304, 2048, 512]
 
@@ -70,23 +69,35 @@ def test_bad_trainable_stages():
 
 
 @pytest.mark.parametrize('modality', ['rgb', 'flow'])
-def test_zoo_recognizer_checkpoint_loads_through_encoder_init_cfg(
+def test_zoo_recognizer_checkpoint_loads_through_encoder_pretrained(
         modality, tmp_path):
     """MMAction2 zoo files are whole recognizers (backbone.*, cls_head.*):
-    the paper config loads them with the encoder's init_cfg, as here."""
+    the paper config loads their backbone.* keys, as here."""
     source = MODELS.build(tiny.ENCODERS[modality]())
-    ckpt = {f'backbone.{k}': v.clone() + 1.0
-            for k, v in source.backbone.state_dict().items()
-            if v.is_floating_point()}
+    ckpt = {f'backbone.{k}': v.clone() + 1
+            for k, v in source.backbone.state_dict().items()}
     ckpt['cls_head.fc_cls.weight'] = torch.zeros(400, source.feat_dim)
     path = str(tmp_path / 'zoo.pth')
     torch.save({'state_dict': ckpt, 'meta': {}}, path)
 
     cfg = tiny.ENCODERS[modality]()
-    cfg['init_cfg'] = dict(type='Pretrained', checkpoint=path)
+    cfg.update(pretrained=path, pretrained_prefix='backbone.')
     enc = MODELS.build(cfg)
     enc.init_weights()
     loaded = enc.backbone.state_dict()
     for key, value in ckpt.items():
         if key.startswith('backbone.'):
             torch.testing.assert_close(loaded[key[len('backbone.'):]], value)
+
+
+def test_non_strict_loaders_are_refused_on_encoders():
+    """mmengine's Pretrained init_cfg and the backbones' own pretrained=
+    load with strict=False; encoders take pretrained= (strict) instead."""
+    cfg = tiny.audio_encoder()
+    cfg['init_cfg'] = dict(type='Pretrained', checkpoint='x.pth')
+    with pytest.raises(ValueError, match='strict=False'):
+        MODELS.build(cfg)
+    cfg = tiny.audio_encoder()
+    cfg['backbone']['pretrained'] = 'x.pth'
+    with pytest.raises(ValueError, match='pretrained=<file>'):
+        MODELS.build(cfg)

@@ -1,21 +1,21 @@
 # The paper's encoders (METHODS.md, "Shared setting"), keyed by modality.
 # Pretrained weights as in MMAction2's model zoo; a path or URL can be
-# replaced with --cfg-options. Only layer4 (trainable_stages=1) trains.
+# replaced with --cfg-options model.encoders.rgb.pretrained=FILE. They are
+# loaded strictly when the runner initialises the model: a missing file or
+# a key that does not match is an error naming the file, never a random
+# trunk. Only layer4 (trainable_stages=1) trains.
 rgb_encoder = dict(
     type='SlowFastEncoder',
     trainable_stages=1,
     # MMAction2 zoo: slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb. A zoo
-    # file is a whole recognizer (keys backbone.*, cls_head.*), so it is
-    # loaded into the encoder, whose backbone keys are backbone.* too
-    # (cls_head is left out); the backbone's own `pretrained` would expect
-    # bare backbone keys.
-    init_cfg=dict(
-        type='Pretrained',
-        checkpoint=(
-            'https://download.openmmlab.com/mmaction/v1.0/recognition/'
-            'slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/'
-            'slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_'
-            '20220818-9c0e09bd.pth')),
+    # file is a whole recognizer (keys backbone.*, cls_head.*): its
+    # backbone.* keys are loaded into the backbone, cls_head.* is left out.
+    pretrained=(
+        'https://download.openmmlab.com/mmaction/v1.0/recognition/'
+        'slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/'
+        'slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_'
+        '20220818-9c0e09bd.pth'),
+    pretrained_prefix='backbone.',
     backbone=dict(
         type='ResNet3dSlowFast',
         pretrained=None,
@@ -37,13 +37,11 @@ flow_encoder = dict(
     trainable_stages=1,
     # MMAction2 zoo (0.x): slowonly_r50_8x8x1_256e_kinetics400_flow, a whole
     # recognizer checkpoint like the RGB one.
-    init_cfg=dict(
-        type='Pretrained',
-        checkpoint=(
-            'https://download.openmmlab.com/mmaction/recognition/slowonly/'
-            'slowonly_r50_8x8x1_256e_kinetics400_flow/'
-            'slowonly_r50_8x8x1_256e_kinetics400_flow_20200704-6b384243.pth')
-    ),
+    pretrained=(
+        'https://download.openmmlab.com/mmaction/recognition/slowonly/'
+        'slowonly_r50_8x8x1_256e_kinetics400_flow/'
+        'slowonly_r50_8x8x1_256e_kinetics400_flow_20200704-6b384243.pth'),
+    pretrained_prefix='backbone.',
     backbone=dict(
         type='ResNet3dSlowOnly',
         depth=50,
@@ -61,12 +59,13 @@ flow_encoder = dict(
 audio_encoder = dict(
     type='ResNetEncoder',
     trainable_stages=1,
+    # VGGSound ResNet-18 converted by tools/convert_vggsound_resnet18.py
+    # (bare backbone keys).
+    pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
     backbone=dict(
         type='ResNet',
         depth=18,
         in_channels=1,
-        # VGGSound ResNet-18 converted by tools/convert_vggsound_resnet18.py
-        # (bare backbone keys, so the backbone loads it itself)
-        pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
+        pretrained=None,
         torchvision_pretrain=False,
         norm_eval=False))

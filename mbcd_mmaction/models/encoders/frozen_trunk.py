@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
+from .pretrained import load_pretrained_strict
+
 TopLayers = Mapping[str, Callable[[torch.Tensor], torch.Tensor]]
 
 
@@ -32,14 +34,45 @@ class FrozenTrunkEncoder(BaseModule):
         backbone (dict): Config of the mmaction backbone.
         trainable_stages (int): How many of the last residual stages train.
             The paper trains one (layer4). Defaults to 1.
-        init_cfg (dict, optional): Passed to :class:`BaseModule`.
+        pretrained (str, optional): Checkpoint path or URL loaded into the
+            backbone by :meth:`init_weights`, strictly: every backbone key
+            must be in the file with its shape and every file key (under
+            ``pretrained_prefix``) must be used, else
+            :class:`PretrainedWeightsError` names the file and the keys.
+            Defaults to None (random initialisation).
+        pretrained_prefix (str, optional): Only the file's keys with this
+            prefix are loaded, with the prefix stripped: ``'backbone.'``
+            for MMAction2 model-zoo files (whole recognizers). Defaults to
+            None (the file holds bare backbone keys).
+        init_cfg (dict, optional): Passed to :class:`BaseModule`; a
+            ``Pretrained`` entry is refused (mmengine loads it with
+            ``strict=False``): use ``pretrained``.
     """
 
     def __init__(self,
                  backbone: dict,
                  trainable_stages: int = 1,
+                 pretrained: Optional[str] = None,
+                 pretrained_prefix: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        # Non-strict loaders would silently leave a random trunk behind.
+        init_types = [c.get('type') for c in (
+            init_cfg if isinstance(init_cfg, list) else [init_cfg] if
+            init_cfg else [])]
+        if 'Pretrained' in init_types:
+            raise ValueError(
+                f'{type(self).__name__}: init_cfg type Pretrained loads '
+                'with strict=False; set the encoder\'s pretrained=<file> '
+                "(and pretrained_prefix='backbone.' for a zoo recognizer "
+                'file) instead')
+        if backbone.get('pretrained'):
+            raise ValueError(
+                f'{type(self).__name__}: backbone.pretrained='
+                f'{backbone["pretrained"]!r} loads with strict=False; move '
+                'it to the encoder: pretrained=<file>')
         super().__init__(init_cfg=init_cfg)
+        self.pretrained = pretrained
+        self.pretrained_prefix = pretrained_prefix
         self.backbone = MODELS.build(backbone)
         num_stages = len(self._stage_names())
         if not 0 <= trainable_stages <= num_stages:
@@ -76,6 +109,13 @@ class FrozenTrunkEncoder(BaseModule):
         raise NotImplementedError
 
     # -- shared behaviour ----------------------------------------------------
+    def init_weights(self) -> None:
+        """The backbone's own initialisation, then the pretrained file."""
+        super().init_weights()
+        if self.pretrained:
+            load_pretrained_strict(self.backbone, self.pretrained,
+                                   self.pretrained_prefix)
+
     @property
     def top_stage_names(self) -> Tuple[str, ...]:
         names = self._stage_names()

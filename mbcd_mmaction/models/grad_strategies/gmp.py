@@ -38,6 +38,7 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from mmaction.registry import MODELS
+from mmengine.model import BaseModule, ModuleDict
 
 Grads = List[torch.Tensor]
 
@@ -104,7 +105,7 @@ def project_out(g: Grads, other: Grads, eps: float = 1e-12) -> Grads:
 
 
 @MODELS.register_module()
-class GradientModulationProjection(nn.Module):
+class GradientModulationProjection(BaseModule):
     """GMP: per-modality domain branch plus gradient modulation/projection.
 
     Built by :class:`MultiModalRecognizer` from
@@ -189,7 +190,7 @@ class GradientModulationProjection(nn.Module):
         self.with_domain = len(self.source_domains) > 1
         if self.with_domain:
             self.grl = GradientReversal(grl_factor)
-            self.projections = nn.ModuleDict({
+            self.projections = ModuleDict({
                 m: nn.Sequential(nn.Linear(d, proj_channels),
                                  nn.ReLU(inplace=True),
                                  nn.Dropout(proj_dropout))

@@ -5,7 +5,9 @@ import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict
+
+from ..encoders.pretrained import PretrainedWeightsError
 
 
 def _default_preprocessor(modalities) -> dict:
@@ -103,13 +105,15 @@ class MultiModalRecognizer(BaseModel):
             _default_preprocessor(modalities),
             init_cfg=init_cfg)
         self.modalities = modalities
-        self.encoders = nn.ModuleDict(
+        # mmengine's ModuleDict, not torch's: only it passes init_weights
+        # on, and the encoders load their pretrained weights there.
+        self.encoders = ModuleDict(
             {m: MODELS.build(encoders[m]) for m in modalities})
         dims = {m: enc.feat_dim for m, enc in self.encoders.items()}
-        self.norms = nn.ModuleDict({
+        self.norms = ModuleDict({
             m: nn.LayerNorm(d) if feature_norm else nn.Identity()
             for m, d in dims.items()})
-        self.cls_heads = nn.ModuleDict({
+        self.cls_heads = ModuleDict({
             m: MODELS.build({**cls_head, 'in_channels': d,
                              'num_classes': num_classes})
             for m, d in dims.items()})
@@ -154,6 +158,14 @@ class MultiModalRecognizer(BaseModel):
             fused_head=self.fused_head))
 
     def init_weights(self) -> None:
+        """Initialises every part (the encoders load their pretrained
+        weights), then copies the loaded student into the teacher."""
+        for m, enc in self.encoders.items():
+            try:
+                enc.init_weights()
+            except PretrainedWeightsError as e:
+                raise PretrainedWeightsError(
+                    f'model.encoders.{m}.pretrained: {e}') from e
         super().init_weights()
         if self.teacher is not None:  # the teacher starts as the student
             self.teacher.module.load_state_dict(
