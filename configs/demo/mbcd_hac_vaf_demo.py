@@ -18,10 +18,13 @@ model = dict(
     encoders=dict(
         rgb=dict(pretrained=None, backbone=dict(
             channel_ratio=4,
-            slow_pathway=dict(depth=18, base_channels=8),
-            fast_pathway=dict(depth=18, base_channels=2))),
+            slow_pathway=dict(depth=18, base_channels=8,
+                              zero_init_residual=False),
+            fast_pathway=dict(depth=18, base_channels=2,
+                              zero_init_residual=False))),
         flow=dict(pretrained=None,
-                  backbone=dict(depth=18, base_channels=8)),
+                  backbone=dict(depth=18, base_channels=8,
+                                zero_init_residual=False)),
         audio=dict(pretrained=None)))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
