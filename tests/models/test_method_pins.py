@@ -150,9 +150,17 @@ FAST = ('erm_vaf', 'ema_vaf', 'mbcd_vaf', 'gmp_vaf', 'mbcd_gmp_vaf')
     for n in sorted(CASES)])
 def test_method_matches_its_pins(name, pins):
     ref, got = pins[name], compute(CASES[name])
-    assert got['losses'].keys() == ref['losses'].keys()
+    summed = {k for k in ref['losses'] if 'loss' in k}
+    assert {k for k in got['losses'] if 'loss' in k} == summed
     for k, v in ref['losses'].items():
+        if k not in got['losses']:
+            # a logged value only: the pins predate ERM's ConcatFusion,
+            # when ERM logged the 0 drop probability of a switched-off
+            # adaptive dropout
+            assert k.endswith('_drop_prob') and v == 0.0, k
+            continue
         assert got['losses'][k] == pytest.approx(v, rel=1e-5, abs=1e-7), k
+    assert set(got['losses']) <= set(ref['losses'])
     assert got['grads'].keys() == ref['grads'].keys()
     for n, r in ref['grads'].items():
         g = got['grads'][n]
