@@ -55,7 +55,9 @@ class MultiModalRecognizer(BaseModel):
     - ``teacher``: an averaged copy (mmengine ``BaseAveragedModel`` cfg) of
       :meth:`trainable_parts` (never the frozen trunk, whose output it
       shares), moved by ``EMATeacherHook`` after every optimiser step and
-      read with :meth:`teacher_logits`;
+      read with :meth:`teacher_logits` or :meth:`forward_parts`
+      (``self.teacher.module`` has the keys of :meth:`trainable_parts`;
+      see :meth:`build_teacher` for a teacher of a method's own modules);
     - ``gradient_modulation``: a gradient strategy (e.g. GMP,
       :class:`BaseGradientStrategy`). The uni-modal heads then read
       detached leaves; the strategy turns the step-4 terms into encoder
@@ -153,12 +155,27 @@ class MultiModalRecognizer(BaseModel):
         self.fusion = MODELS.build(fusion)
         self.loss_cls = MODELS.build(loss_cls)
         self.uni_loss_weight = uni_loss_weight
-        self.teacher = (MODELS.build(
-            teacher, default_args=dict(model=self.trainable_parts()))
-            if teacher else None)
+        self.build_teacher(teacher, evaluate_with)
         self.gradient_modulation = MODELS.build(
             gradient_modulation, default_args=dict(feat_dims=dims)) \
             if gradient_modulation else None
+
+    def build_teacher(self, teacher: Optional[dict],
+                      evaluate_with: Optional[str] = None) -> None:
+        """Builds the averaged copy of :meth:`trainable_parts` and decides
+        what is evaluated. A method whose teacher also averages its own
+        modules passes ``teacher=None`` to ``super().__init__``, registers
+        those modules, then calls this with its teacher cfg.
+
+        Args:
+            teacher: Averaged-model cfg (mmengine ``BaseAveragedModel``
+                subclass; ``model`` is filled in), or None.
+            evaluate_with: ``'teacher'``, ``'student'`` or None (the teacher
+                when there is one).
+        """
+        self.teacher = (MODELS.build(
+            teacher, default_args=dict(model=self.trainable_parts()))
+            if teacher else None)
         if evaluate_with is None:
             evaluate_with = 'teacher' if self.teacher is not None else \
                 'student'
