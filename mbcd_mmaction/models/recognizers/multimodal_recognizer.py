@@ -303,7 +303,7 @@ class MultiModalRecognizer(BaseModel):
     def _labels(data_samples: SampleList) -> torch.Tensor:
         return torch.cat([s.gt_label.reshape(-1) for s in data_samples])
 
-    # -- the named training steps ------------------------------------------------
+    # -- the named training steps ---------------------------------------------
     def extract_feats(self, inputs: Mapping[str, torch.Tensor],
                       data_samples: SampleList) -> ForwardContext:
         """Steps 1-2: trunk, pooled and normalised features."""
