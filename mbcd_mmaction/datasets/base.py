@@ -23,6 +23,23 @@ class UnreadableSampleError(OSError, ValueError):
 SKIPPABLE = (FileNotFoundError, UnreadableSampleError)
 
 
+def missing_data_hint(data_root: str, dataset: Optional[str] = None
+                      ) -> str:
+    """What to do when a dataset's split/annotation files are missing: how
+    to generate the demo stand-in (``dataset`` 'epic' or 'hac') or prepare
+    the real data, and how to check it before training."""
+    demo = (f' To try the project without the real data, generate a '
+            f'stand-in: python -m mbcd_mmaction.datasets.synthetic --dataset '
+            f'{dataset} --root {data_root} (tools/demo.py does this for the '
+            'demo config).' if dataset else '')
+    prepare = {'epic': ' tools/data/prepare_epic_kitchens.py',
+               'hac': ' tools/data/prepare_hac_layout.py'}.get(dataset, '')
+    return (f'{demo} To use the real data, prepare it{prepare and " with"}'
+            f'{prepare} (README, "Preparing data") and set data_root; '
+            'python tools/data/check_dataset.py CONFIG then lists every '
+            'missing or unreadable file.')
+
+
 def check_domains(owner: str, domains: Union[str, Sequence[str], None],
                   allowed: Optional[Sequence[str]] = None,
                   example: str = '') -> Tuple[str, ...]:

@@ -36,7 +36,9 @@ class SkippedSamplesHook(Hook):
         runner.message_hub.update_info('train/skipped_samples',
                                        int(skipped))
         log = runner.logger.warning if int(skipped) else runner.logger.info
-        log(f'epoch {runner.epoch}: {int(skipped)} unreadable training '
+        # runner.epoch counts completed epochs and is raised after this
+        # hook: the epoch the log calls [n] is runner.epoch + 1 here.
+        log(f'epoch {runner.epoch + 1}: {int(skipped)} unreadable training '
             'samples were skipped (skip_unreadable=True)')
         for d in counters:
             d.reset_skipped()
