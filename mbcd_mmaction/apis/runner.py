@@ -170,12 +170,12 @@ def test_best_checkpoint(runner: Runner,
         best_iter=iteration)
 
 
-def _test_and_record(runner: Runner, out_file: str, checkpoint: str,
+def _test_and_record(runner: Runner, out_file: str, loaded: str,
                      **fields) -> dict:
-    """``runner.test()`` of the loaded ``checkpoint`` (non-finite outputs
+    """``runner.test()`` of the ``loaded`` checkpoint (non-finite outputs
     stop it); its metrics, ``fields`` and the run's identity are written to
     ``<work_dir>/out_file`` and returned."""
-    runner.register_hook(NonFiniteOutputHook(checkpoint=checkpoint),
+    runner.register_hook(NonFiniteOutputHook(checkpoint=loaded),
                          priority='VERY_HIGH')
     metrics = runner.test()
     cfg = runner.cfg
