@@ -159,7 +159,7 @@ def test_missing_dataset_says_how_to_get_one(tmp_path):
 
 def test_setup_depends_on_one_opencv():
     """mmengine and mmcv-lite require opencv-python and mmaction2 requires
-    opencv-contrib-python (README, Install); setup.py adds none besides the
+    opencv-contrib-python (noted in setup.py); setup.py adds none besides the
     one mmaction2 needs."""
     import ast
     from importlib.metadata import requires
