@@ -158,24 +158,34 @@ def test_audio_shorter_than_the_window_is_an_error_by_default(root):
     ds = _dataset(root)
     info = ds.get_data_info(0)
     start, stop = info['audio_start'], info['audio_stop']
-    # the file ends in the middle of the clip's window
-    path = _shorten_audio(info, (start + stop) / 2)
+    # the file (one per video) ends in the middle of the clip's window
+    end = (start + stop) / 2
+    path = _shorten_audio(info, end)
     with pytest.raises(UnreadableSampleError,
                        match=f'{path} has .* shorter than the clip'):
         ds[0]
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    short = [int(i['audio_path'] == path and i['audio_stop'] > end + 0.1)
+             for i in infos]
+    assert short[0] == 1
+    # (a window that starts after the end is empty: an error, padded or
+    # not)
+    some_audio = [i for i, info in enumerate(infos)
+                  if info['audio_path'] != path or info['audio_start'] < end]
     # skip_unreadable counts it like any unreadable sample
     skipping = _dataset(root, skip_unreadable=True)
-    np.random.seed(next(s for s in range(100)
-                        if np.random.RandomState(s).randint(0, 4) != 0))
+    np.random.seed(next(
+        s for s in range(100)
+        if not short[np.random.RandomState(s).randint(0, len(ds))]))
     skipping[0]
     assert skipping.num_skipped == 1
     # padding only when asked, and counted
     padding = _dataset(root, pipeline=_pipeline(
         LoadAudioSpectrogram=dict(pad_short_audio=True)))
-    assert padding[0]['inputs']['audio'].shape[-1] > 0
-    padding[1]
-    flags = padding.adjusted_samples()
-    assert flags['audio_padded'].tolist()[:2] == [1, 0]
+    for i in some_audio:
+        assert padding[i]['inputs']['audio'].shape[-1] > 0
+    flags = padding.adjusted_samples()['audio_padded'].tolist()
+    assert [flags[i] for i in some_audio] == [short[i] for i in some_audio]
 
 
 def test_looped_clips_and_grey_frames_are_counted(root):

@@ -36,14 +36,14 @@ def test_checker_reports_what_training_rejects_or_loops(tmp_path):
     train = dict(cfg.train_dataloader.dataset, data_root=root)
     dataset = DATASETS.build(train)
     info = dataset.get_data_info(0)
-    # half of a jpg in the middle of the first training clip
+    # half of a jpg in the middle (3rd frame) of the first training clip
     middle = osp.join(info['rgb_dir'], info['rgb_tmpl'].format(
-        info['rgb_start_index'] + info['rgb_total_frames'] // 2))
+        info['rgb_start_index'] + 2))
     with open(middle, 'r+b') as f:
         f.truncate(os.path.getsize(middle) // 2)
 
-    # the loader: the corrupt frame is rejected whatever the offset (the
-    # clip loops over all its frames), the others are looped
+    # the loader: the clip (looped: offset 0, frames 0, 2, ... 14 mod 12)
+    # reads the corrupt frame and is rejected; the others are looped
     with pytest.raises(UnreadableSampleError, match=middle):
         dataset[0]
     for i in range(1, len(dataset)):
@@ -55,7 +55,7 @@ def test_checker_reports_what_training_rejects_or_loops(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert [l for l in lines if l.startswith('UNREADABLE')] == [
-        f'UNREADABLE  {middle}: OpenCV cannot decode the image (used by '
+        f'UNREADABLE {middle}: OpenCV cannot decode the image (used by '
         f'{info["uid"]})'], proc.stdout
     looped = [l for l in lines if l.startswith('LOOPED')]
     assert looped and all('< 15 (the span of one clip' in l or

@@ -222,6 +222,7 @@ def check_samples(data_list: Iterable[dict], min_frames: Optional[int] = None,
     default: no clip length, the loader's audio defaults)."""
     needs = needs or pipeline_needs([])
     checker = checker or _Checker(min_frames, quick)
+    quick = checker.quick
     for info in data_list:
         uid = str(info.get('uid', '?'))
         mods = info.get('modalities', ('rgb', 'flow', 'audio'))
