@@ -34,16 +34,7 @@ def test_resume_of_copied_work_dir_leaves_the_original_alone(tmp_path):
     with open(config, 'a') as f:
         f.write(SAFE)
     original, copy = tmp_path / 'original', tmp_path / 'copy'
-    umask = os.umask(0o022)
-    try:
-        train(_cfg(config, original))
-    finally:
-        os.umask(umask)
-    # checkpoints, last_checkpoint and results: 0644 as mmengine's, not
-    # mkstemp's 0600
-    for name in ('epoch_1.pth', 'best_acc_epoch_1.pth', 'last_checkpoint',
-                 'target_results.json'):
-        assert _mode(original / name) == 0o644, name
+    train(_cfg(config, original))
     before = sorted(os.listdir(original))
     shutil.copytree(original, copy)
 
@@ -56,6 +47,22 @@ def test_resume_of_copied_work_dir_leaves_the_original_alone(tmp_path):
     assert results['best_checkpoint'] == str(copy / 'best_acc_epoch_3.pth')
     assert not (copy / 'best_acc_epoch_1.pth').exists()  # the copy's own
     assert (copy / 'last_checkpoint').read_text() == str(copy / 'epoch_3.pth')
+
+
+def test_checkpoints_and_results_are_readable_by_others(tmp_path):
+    """0644 under umask 022, as mmengine writes them, not mkstemp's 0600."""
+    from mbcd_mmaction.apis import train
+    config = write_tiny_config(tmp_path, name='mode_cfg', max_epochs=1)
+    with open(config, 'a') as f:
+        f.write(SAFE)
+    umask = os.umask(0o022)
+    try:
+        train(_cfg(config, tmp_path / 'work'))
+    finally:
+        os.umask(umask)
+    for name in ('epoch_1.pth', 'best_acc_epoch_1.pth', 'last_checkpoint',
+                 'target_results.json'):
+        assert _mode(tmp_path / 'work' / name) == 0o644, name
 
 
 class _InfiniteLrFromEpoch2:
