@@ -2,7 +2,6 @@
 every split the run needs, labels against num_classes, target leakage,
 a work directory holding another run, a checkpoint that does not match
 the config or holds NaN weights or gives NaN outputs."""
-import json
 import os
 import os.path as osp
 import subprocess
@@ -174,4 +173,3 @@ def test_setup_depends_on_one_opencv():
                    if r.startswith('opencv')]
     assert ours[0].split('>')[0].split('=')[0] in [
         r.split('>')[0].split('=')[0] for r in mmaction_cv], mmaction_cv
-    assert json.dumps(ours)
