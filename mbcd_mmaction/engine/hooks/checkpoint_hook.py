@@ -1,13 +1,15 @@
 """CheckpointHook that never leaves the run without a loadable checkpoint,
 and can save resumable checkpoints in the middle of an epoch."""
+import os
 import os.path as osp
+import shutil
 
 from mmaction.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from ..runner.atomic import atomic_write_bytes
+from ..runner.atomic import atomic_write_bytes, commit, temp_path_for
 
 
 class _DeferredRemove:
@@ -88,14 +90,17 @@ class SafeCheckpointHook(CheckpointHook):
 
     def _rebase_best_checkpoints(self, runner) -> None:
         """Point the best-checkpoint records restored from a checkpoint of
-        another directory (a copied or moved work directory) at this run's
-        directory.
+        another directory (``--resume`` of another run's file, or of a copied
+        work directory) at this run's checkpoint directory.
 
-        mmengine keeps absolute paths in the message hub: resumed in a copy,
-        the run would delete the original directory's best checkpoint when
-        validation improves, and test it at the end. The record becomes the
-        file of the same name here if there is one, else it is dropped (the
-        best score is kept, so only a better epoch is saved as best).
+        mmengine keeps absolute paths in the message hub: resumed elsewhere,
+        the run would delete the other directory's best checkpoint when
+        validation improves, and test that file at the end. The record
+        becomes the file of the same name here: the copy a copied directory
+        has, else a copy made now (rank 0), so the best checkpoint of the
+        run is always in its own directory. If the file exists nowhere the
+        record is dropped (the best score is kept: only a better epoch is
+        saved as best).
         """
         hub = runner.message_hub
         keys = [k for k in list(hub.runtime_info)
@@ -106,17 +111,25 @@ class SafeCheckpointHook(CheckpointHook):
                 continue
             here = self.file_backend.join_path(self.out_dir,
                                                osp.basename(str(path)))
+            new = here
             if osp.isfile(here):
-                new, note = here, f'its copy here, {here}'
+                note = f'its copy here, {here}'
+            elif osp.isfile(str(path)):
+                if is_main_process():
+                    os.makedirs(str(self.out_dir), exist_ok=True)
+                    tmp = temp_path_for(here)
+                    shutil.copyfile(str(path), tmp)
+                    commit(tmp, here)
+                note = f'a copy of it made here, {here}'
             else:
-                new, note = None, ('no best checkpoint (none of that name '
-                                   'here; only a better epoch will be saved '
+                new, note = None, ('no best checkpoint (the file does not '
+                                   'exist; only a better epoch will be saved '
                                    'as best)')
             runner.logger.warning(
                 f'The resumed run recorded the best checkpoint {path}, '
                 'outside this run\'s checkpoint directory '
-                f'{self.out_dir}; using {note}. That file is never removed '
-                'or tested by this run.')
+                f'{self.out_dir}; using {note}. This run never removes or '
+                'tests files outside its own directory.')
             hub.update_info(key, new)
             if key == 'best_ckpt':
                 self.best_ckpt_path = new
