@@ -26,7 +26,11 @@ setup(
         'decord>=0.6.0',
         'librosa>=0.10',
         'soundfile',
-        'opencv-python-headless',
+        # The one OpenCV this project names: mmaction2 1.2.0 requires it
+        # (cv2 with the contrib modules; tools/data uses its TV-L1 flow).
+        # mmengine and mmcv-lite require opencv-python, which pip installs
+        # beside it into the same cv2 package (README, Install).
+        'opencv-contrib-python',
         # tools/data: audio tracks of raw videos (wheel with bundled ffmpeg).
         'av',
     ],

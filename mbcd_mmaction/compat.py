@@ -136,17 +136,80 @@ def _allow_mmengine_checkpoints_in_weights_only_load() -> None:
 _REFUSED_GLOBAL = re.compile(r'GLOBAL (\S+) (?:was not an allowed|whose)')
 
 
+def _pickled_globals(filename) -> list:
+    """The globals (``module.name``) the pickle of a local ``torch.save``
+    file names, in order; [] if it cannot be read.
+
+    Reads the opcodes only (nothing is unpickled). ``GLOBAL`` carries the
+    name; ``STACK_GLOBAL`` (pickle protocol >= 4) takes the two strings
+    pushed before it, possibly fetched from the memo.
+    """
+    import pickletools
+    import zipfile
+    try:
+        with zipfile.ZipFile(str(filename)) as z:
+            name = next(n for n in z.namelist() if n.endswith('data.pkl'))
+            data = z.read(name)
+    except Exception:  # noqa: BLE001 - not a local zip checkpoint
+        return []
+    found, pushed, memo = [], [], {}
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name == 'GLOBAL':
+                module, _, attr = str(arg).partition(' ')
+                found.append(f'{module}.{attr}')
+            elif op.name == 'STACK_GLOBAL' and len(pushed) >= 2:
+                found.append(f'{pushed[-2]}.{pushed[-1]}')
+            if op.name in ('MEMOIZE', 'PUT', 'BINPUT', 'LONG_BINPUT'):
+                memo[len(memo) if op.name == 'MEMOIZE' else arg] = \
+                    pushed[-1] if pushed else None
+            elif op.name in ('GET', 'BINGET', 'LONG_BINGET'):
+                pushed.append(memo.get(arg))
+            elif isinstance(arg, str) and 'UNICODE' in op.name:
+                pushed.append(arg)
+            elif op.stack_after:
+                pushed.append(None)
+    except Exception:  # noqa: BLE001 - a torn file: keep what was found
+        pass
+    return found
+
+
+def _refused_globals(filename) -> list:
+    """The globals of ``filename`` that safe loading does not allow."""
+    from torch import _weights_only_unpickler as wo
+    allowed = set(wo._get_allowed_globals()) | set(
+        wo._get_user_allowed_globals())
+    refused = []
+    for name in _pickled_globals(filename):
+        short = name[len('builtins.'):] if name.startswith('builtins.') \
+            else name
+        if name not in allowed and f'__builtin__.{short}' not in allowed \
+                and name not in refused:
+            refused.append(name)
+    return refused
+
+
 def explain_refused_checkpoint(filename, error: BaseException) -> str:
-    """A message naming the file and the global torch refused."""
+    """A message naming the file and the global torch refused.
+
+    torch names the global for protocol-2 pickles (``GLOBAL``), but not
+    for ``STACK_GLOBAL`` (protocol >= 4) and other refused instructions;
+    the file's opcodes are then read to name it.
+    """
     text = str(error)
     match = _REFUSED_GLOBAL.search(text)
+    refused = [] if match else _refused_globals(filename)
     if match:
         what = f'it pickles the global `{match.group(1)}`, which is not allowed'
     elif isinstance(error, RefusedGlobalError):
         what = text
+    elif refused:
+        what = 'it pickles the global(s) ' + ', '.join(
+            f'`{g}`' for g in refused) + ', which are not allowed'
     else:
-        what = 'it pickles an object safe loading does not allow ' \
-               f'(torch said: {text.strip().splitlines()[-1][:500]})'
+        what = 'it uses a pickle instruction safe loading does not allow, ' \
+               'on no global (torch said: ' \
+               f'{text.strip().splitlines()[0][:500]})'
     return (
         f'Refused to load checkpoint {filename!r}: {what}. Checkpoints are '
         'loaded with torch.load(weights_only=True) (default since torch '

@@ -3,6 +3,7 @@
 <work_dir>/test_results.json.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump X.pkl]
+        [--allow-key-mismatch]
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import mbcd_mmaction  # noqa: F401  (compat fixes first)
@@ -13,7 +14,7 @@ from mbcd_mmaction.apis import (build_test_parser, setup_test_cfg,
 def main(argv=None):
     args = build_test_parser().parse_args(argv)
     try:
-        test(setup_test_cfg(args))
+        test(setup_test_cfg(args), strict=not args.allow_key_mismatch)
     finally:
         shutdown_distributed()
 

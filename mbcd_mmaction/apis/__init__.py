@@ -3,8 +3,9 @@ from .config import (build_test_parser, build_train_parser, config_name,
                      setup_cfg, setup_test_cfg)
 from .device import configure_device, init_distributed
 from .results import to_jsonable, write_json_atomic
-from .runner import (ModelSelectionError, build_runner,
-                     check_model_selection_cfg, find_best_checkpoint,
+from .runner import (ModelSelectionError, WorkDirInUseError, build_runner,
+                     check_datasets, check_model_selection_cfg,
+                     check_work_dir_free, find_best_checkpoint,
                      shutdown_distributed, test, test_best_checkpoint, train)
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     'config_name', 'configure_device', 'init_distributed', 'to_jsonable',
     'write_json_atomic', 'ModelSelectionError', 'build_runner',
     'check_model_selection_cfg', 'find_best_checkpoint', 'test',
+    'WorkDirInUseError', 'check_datasets', 'check_work_dir_free',
     'test_best_checkpoint', 'train', 'shutdown_distributed'
 ]

@@ -71,6 +71,11 @@ def build_test_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--dump', type=str,
         help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument(
+        '--allow-key-mismatch', action='store_true',
+        help='test a checkpoint whose keys or shapes do not match the '
+        "config's model (by default an error: missing and unexpected keys "
+        'are listed); unmatched weights keep their initial values')
     _add_common(parser)
     return parser
 

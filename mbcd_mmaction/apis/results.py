@@ -1,14 +1,13 @@
 """Writing result files: rank 0 only, atomically (temp file + rename)."""
 import json
 import numbers
-import os
-import os.path as osp
-import tempfile
 from typing import Any
 
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
+
+from mbcd_mmaction.engine.runner.atomic import atomic_write_bytes
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -36,16 +35,5 @@ def write_json_atomic(path: str, data: dict) -> None:
     """
     if not is_main_process():
         return
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                               suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(to_jsonable(data), f, indent=2, sort_keys=True)
-            f.write('\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    text = json.dumps(to_jsonable(data), indent=2, sort_keys=True) + '\n'
+    atomic_write_bytes(path, text.encode())

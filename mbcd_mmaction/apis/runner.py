@@ -10,16 +10,21 @@ its path in the message hub's runtime info under ``'best_ckpt'`` (or
 score under ``'best_score'`` / ``'best_score_<metric>'``; the hook keeps the
 same path in ``best_ckpt_path`` (``best_ckpt_path_dict``).
 """
+import copy
+import os
 import os.path as osp
 import re
 from datetime import datetime
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.dist import barrier
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
+
+from mbcd_mmaction.engine.hooks import (NonFiniteOutputHook,
+                                        check_finite_weights)
 
 from .config import config_name
 from .device import init_distributed
@@ -128,6 +133,12 @@ def find_best_checkpoint(runner: Runner) -> Tuple[str, str, object]:
             'The CheckpointHook recorded no best checkpoint (did validation '
             'run? check val_interval and max_epochs). Refusing to test the '
             'last weights instead.')
+    out_dir = getattr(hook, 'out_dir', None)
+    if out_dir and osp.dirname(osp.abspath(path)) != osp.abspath(out_dir):
+        raise ModelSelectionError(
+            f'The recorded best checkpoint {path} is outside this run\'s '
+            f'checkpoint directory {out_dir} (a run resumed from a copied '
+            'work directory?); refusing to test another run\'s file.')
     metric = keys[0]
     if metric == 'auto':  # resolved on the first validation
         m = re.match(r'best_(.+)_(?:epoch|iter)_\d+\.pth$', osp.basename(path))
@@ -147,19 +158,25 @@ def test_best_checkpoint(runner: Runner,
     barrier()  # rank 0 saved the file
     if not osp.isfile(path):
         raise ModelSelectionError(f'Best checkpoint {path} does not exist.')
-    checkpoint = runner.load_checkpoint(path, map_location='cpu')
+    checkpoint = runner.load_checkpoint(path, map_location='cpu',
+                                        strict=True)
+    check_finite_weights(runner.model, path)
     meta = (checkpoint or {}).get('meta', {}) or {}
     epoch = meta.get('epoch', None)
     iteration = meta.get('iter', None)
     return _test_and_record(
-        runner, out_file, best_checkpoint=osp.abspath(path),
+        runner, out_file, path, best_checkpoint=osp.abspath(path),
         best_val_metric=metric, best_val_score=score, best_epoch=epoch,
         best_iter=iteration)
 
 
-def _test_and_record(runner: Runner, out_file: str, **fields) -> dict:
-    """``runner.test()``; its metrics, ``fields`` and the run's identity
-    are written to ``<work_dir>/out_file`` and returned."""
+def _test_and_record(runner: Runner, out_file: str, loaded: str,
+                     **fields) -> dict:
+    """``runner.test()`` of the ``loaded`` checkpoint (non-finite outputs
+    stop it); its metrics, ``fields`` and the run's identity are written to
+    ``<work_dir>/out_file`` and returned."""
+    runner.register_hook(NonFiniteOutputHook(checkpoint=loaded),
+                         priority='VERY_HIGH')
     metrics = runner.test()
     cfg = runner.cfg
     results = dict(
@@ -175,25 +192,150 @@ def _test_and_record(runner: Runner, out_file: str, **fields) -> dict:
     return results
 
 
+class WorkDirInUseError(FileExistsError):
+    """The work directory holds another run's checkpoints or results."""
+
+
+#: Files that mark a work directory as holding a (finished or started) run.
+_RUN_FILES = ('last_checkpoint', TARGET_RESULTS)
+_CKPT_FILE = re.compile(r'^(?:epoch|iter|best)_.*\.pth$')
+
+
+def check_work_dir_free(cfg: Config, out_file: Optional[str] = None) -> None:
+    """Refuse to start a run whose work directory holds another run.
+
+    Training (``out_file`` None) refuses a ``work_dir`` with
+    ``last_checkpoint``, ``target_results.json`` or checkpoints unless the
+    run resumes (``--resume``): a second run of a config would otherwise
+    overwrite the first one's checkpoints and results in
+    ``work_dirs/<config>``. Testing refuses an existing
+    ``<work_dir>/out_file``.
+    """
+    work_dir = cfg.get('work_dir', None)
+    if not work_dir or not osp.isdir(work_dir):
+        return
+    if out_file is not None:
+        found = [out_file] if osp.exists(osp.join(work_dir, out_file)) \
+            else []
+        way_out = ('Give this test its own directory (--work-dir DIR) or '
+                   f'delete {osp.join(work_dir, out_file)}.')
+    else:
+        if cfg.get('resume', False):
+            return
+        names = sorted(os.listdir(work_dir))
+        found = [n for n in names if n in _RUN_FILES] + \
+            [n for n in names if _CKPT_FILE.match(n)]
+        way_out = ('Continue that run with --resume, give this one its own '
+                   'directory (--work-dir DIR), or delete the directory.')
+    if found:
+        raise WorkDirInUseError(
+            f'work_dir {work_dir} already holds another run\'s '
+            f'{", ".join(found[:5])}{" ..." if len(found) > 5 else ""}: '
+            f'this run would overwrite them. {way_out}')
+
+
+def _num_classes_keys(node, prefix: str):
+    """``(dotted key, value)`` of every integer ``num_classes`` in a
+    model config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            name = f'{prefix}.{key}'
+            if key == 'num_classes' and isinstance(value, int):
+                yield name, value
+            else:
+                yield from _num_classes_keys(value, name)
+    elif isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from _num_classes_keys(item, f'{prefix}[{i}]')
+
+
+def _describe_dataset(dataset_cfg) -> str:
+    return ', '.join(f'{k}={dataset_cfg[k]!r}' for k in
+                     ('type', 'domains', 'split', 'ann_file', 'data_root')
+                     if dataset_cfg.get(k, None) not in (None, ''))
+
+
+def check_datasets(cfg: Config, loaders: Sequence[str] = (
+        'train_dataloader', 'val_dataloader', 'test_dataloader')) -> None:
+    """Build the dataset of every dataloader the run needs, before the
+    first iteration, and refuse what would fail later: a split that is
+    missing (the dataset's own error) or empty (the target split is read
+    only after training), or a label outside ``0..num_classes-1`` (torch's
+    ``IndexError: Target 5 is out of bounds`` deep in the loss otherwise).
+    Needs the default scope of a built Runner.
+    """
+    from mmengine.registry import DATASETS
+    class_keys = list(_num_classes_keys(cfg.get('model', None) or {},
+                                        'model'))
+    for key in loaders:
+        loader = cfg.get(key, None)
+        if not loader:
+            continue
+        dataset_cfg = copy.deepcopy(loader['dataset'])
+        dataset = DATASETS.build(dataset_cfg)
+        if len(dataset) == 0:
+            raise ValueError(
+                f'{key}.dataset ({_describe_dataset(dataset_cfg)}) has no '
+                'samples; the run needs it (checked before training, so no '
+                'time is spent on a run that cannot be evaluated).')
+        if not class_keys or not hasattr(dataset, 'get_data_info'):
+            continue
+        smallest_key, smallest = min(class_keys, key=lambda kv: kv[1])
+        for idx in range(len(dataset)):
+            info = dataset.get_data_info(idx)
+            label = info.get('label', None)
+            if isinstance(label, int) and not 0 <= label < smallest:
+                source = info.get('ann_file', None) or \
+                    getattr(dataset, 'ann_file', None) or \
+                    _describe_dataset(dataset_cfg)
+                raise ValueError(
+                    f'{source}: sample uid={info.get("uid", idx)!r} has '
+                    f'label {label}, but the config sets {smallest_key}='
+                    f'{smallest} (labels 0..{smallest - 1}; {key}). Set '
+                    'num_classes to the number of classes of the data (the '
+                    'top-level `num_classes` of the config where it has '
+                    'one).')
+
+
 def train(cfg: Config) -> dict:
-    """Train on the source domains, then :func:`test_best_checkpoint`."""
+    """Train on the source domains, then :func:`test_best_checkpoint`.
+
+    Before the first iteration: the model-selection settings, the work
+    directory (:func:`check_work_dir_free`) and every split the run reads
+    (:func:`check_datasets`) are checked.
+    """
     check_model_selection_cfg(cfg)
+    check_work_dir_free(cfg)
     runner = build_runner(cfg)
+    check_datasets(cfg)
     runner.train()
     return test_best_checkpoint(runner)
 
 
 def test(cfg: Config, checkpoint: Optional[str] = None,
-         out_file: str = TEST_RESULTS) -> dict:
+         out_file: str = TEST_RESULTS, strict: bool = True) -> dict:
     """Test ``checkpoint`` (default ``cfg.load_from``) on the test split and
-    write ``<work_dir>/out_file``."""
+    write ``<work_dir>/out_file`` (refused if it exists).
+
+    Args:
+        strict (bool): A checkpoint whose keys or shapes do not match the
+            config's model is an error (``tools/test.py
+            --allow-key-mismatch`` turns this off: mismatches are then only
+            logged, and the unmatched weights keep their initial values).
+    """
     if checkpoint is not None:
         cfg.load_from = checkpoint
         cfg.resume = False
     if not cfg.get('load_from', None):
         raise ValueError('test() needs a checkpoint')
-    return _test_and_record(build_runner(cfg), out_file,
-                            checkpoint=osp.abspath(cfg.load_from))
+    check_work_dir_free(cfg, out_file)
+    runner = build_runner(cfg)
+    check_datasets(cfg, ('test_dataloader', ))
+    path = cfg.load_from
+    runner.load_checkpoint(path, map_location='cpu', strict=strict)
+    check_finite_weights(runner.model, path)
+    return _test_and_record(runner, out_file, path,
+                            checkpoint=osp.abspath(path))
 
 
 def shutdown_distributed() -> None:

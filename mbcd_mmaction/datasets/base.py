@@ -23,6 +23,23 @@ class UnreadableSampleError(OSError, ValueError):
 SKIPPABLE = (FileNotFoundError, UnreadableSampleError)
 
 
+def missing_data_hint(data_root: str, dataset: Optional[str] = None
+                      ) -> str:
+    """What to do when a dataset's split/annotation files are missing: how
+    to generate the demo stand-in (``dataset`` 'epic' or 'hac') or prepare
+    the real data, and how to check it before training."""
+    demo = (f' To try the project without the real data, generate a '
+            f'stand-in: python -m mbcd_mmaction.datasets.synthetic --dataset '
+            f'{dataset} --root {data_root} (tools/demo.py does this for the '
+            'demo config).' if dataset else '')
+    prepare = {'epic': ' tools/data/prepare_epic_kitchens.py',
+               'hac': ' tools/data/prepare_hac_layout.py'}.get(dataset, '')
+    return (f'{demo} To use the real data, prepare it{prepare and " with"}'
+            f'{prepare} (README, "Preparing data") and set data_root; '
+            'python tools/data/check_dataset.py CONFIG then lists every '
+            'missing or unreadable file.')
+
+
 def check_domains(owner: str, domains: Union[str, Sequence[str], None],
                   allowed: Optional[Sequence[str]] = None,
                   example: str = '') -> Tuple[str, ...]:
@@ -64,6 +81,24 @@ def check_modalities(owner: str, modalities: Union[str, Sequence[str]]
     return tuple(m for m in ALL_MODALITIES if m in modalities)
 
 
+#: What loading transforms may change in a sample without stopping, and
+#: report: kind -> description (for the log line).
+ADJUSTMENTS = {
+    'looped': 'shorter than clip_len x frame_interval: frames looped',
+    'grey_to_rgb': 'greyscale RGB frames copied into 3 channels',
+    'audio_padded': 'audio shorter than the clip window, tiled '
+                    '(pad_short_audio=True)',
+}
+
+
+def note_adjustment(results: dict, kind: str) -> None:
+    """Called by a loading transform: this sample was adjusted (``kind`` in
+    :data:`ADJUSTMENTS`). The dataset records it per sample."""
+    notes = results.get('adjusted', None)
+    if notes is not None:
+        notes.add(kind)
+
+
 class MultiModalBaseDataset(BaseActionDataset):
     """``BaseActionDataset`` with opt-in skipping of unreadable samples.
 
@@ -86,7 +121,33 @@ class MultiModalBaseDataset(BaseActionDataset):
         # Shared with forked dataloader workers, which do the loading.
         self._skipped = multiprocessing.Value('i', 0) \
             if skip_unreadable else None
+        self._adjusted = None
+        self.adjustments_reported = False
         super().__init__(*args, **kwargs)
+
+    def full_init(self) -> None:
+        super().full_init()
+        if self._adjusted is None:
+            # one flag per sample and kind, in shared memory so that forked
+            # workers' records reach the main process
+            self._adjusted = {kind: multiprocessing.Array('b', len(self))
+                              for kind in ADJUSTMENTS}
+
+    def adjusted_samples(self) -> dict:
+        """``{kind: uint8 tensor of per-sample flags}`` of the samples the
+        loading transforms adjusted (looped, converted, padded) so far."""
+        import torch
+        self.full_init()
+        return {kind: torch.tensor(list(flags[:]), dtype=torch.uint8)
+                for kind, flags in self._adjusted.items()}
+
+    def _prepare(self, idx):
+        data_info = self.get_data_info(idx)
+        notes = data_info['adjusted'] = set()
+        result = self.pipeline(data_info)
+        for kind in notes:
+            self._adjusted[kind][idx] = 1
+        return result
 
     @property
     def num_skipped(self) -> int:
@@ -100,9 +161,9 @@ class MultiModalBaseDataset(BaseActionDataset):
 
     def prepare_data(self, idx):
         if not self.skip_unreadable:
-            return super().prepare_data(idx)
+            return self._prepare(idx)
         try:
-            return super().prepare_data(idx)
+            return self._prepare(idx)
         except SKIPPABLE as error:
             with self._skipped.get_lock():
                 self._skipped.value += 1

@@ -61,7 +61,7 @@ import pandas as pd
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities)
+                   check_domains, check_modalities, missing_data_hint)
 
 ALL_DOMAINS = ('D1', 'D2', 'D3')
 DOMAIN_PARTICIPANTS = {'D1': 'P08', 'D2': 'P01', 'D3': 'P22'}
@@ -173,7 +173,8 @@ class EpicKitchensDataset(MultiModalBaseDataset):
             raise FileNotFoundError(
                 f'EpicKitchensDataset: split file {path} not found (expected '
                 f'the MM-SADA pickle {domain}_{self.split}.pkl in split_dir='
-                f'{self.split_dir}).')
+                f'{self.split_dir}).' +
+                missing_data_hint(self.data_root, 'epic'))
         frame = pd.read_pickle(path)
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f'{path}: expected a pandas DataFrame pickle, got '
@@ -224,6 +225,7 @@ class EpicKitchensDataset(MultiModalBaseDataset):
                 info = dict(
                     label=label, domain=domain, domain_id=domain_id,
                     uid=row.uid if isinstance(row.uid, str) else int(row.uid),
+                    ann_file=path,
                     video_id=video_id, modalities=self.modalities,
                     start_frame=start, stop_frame=stop)
                 fstart, fnum = flow_span(start, stop)

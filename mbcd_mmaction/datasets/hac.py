@@ -33,7 +33,7 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities)
+                   check_domains, check_modalities, missing_data_hint)
 
 HAC_DOMAINS = ('human', 'animal', 'cartoon')
 HAC_CLASSES = ('sleeping', 'watching tv', 'eating', 'drinking', 'swimming',
@@ -145,10 +145,15 @@ class HACDataset(MultiModalBaseDataset):
             domain_id = HAC_DOMAINS.index(domain)
             for split in splits:
                 path = hac_split_file(self.split_dir, split, domain)
+                if not osp.isfile(path):
+                    raise FileNotFoundError(
+                        f'HACDataset: split file {path} not found.' +
+                        missing_data_hint(self.data_root, 'hac'))
                 for name, label in read_hac_split(path):
                     files = hac_paths(self.video_root, domain, name)
                     info = dict(label=label, domain=domain,
                                 domain_id=domain_id, uid=f'{domain}/{name}',
+                                ann_file=path,
                                 video_id=name, split=split,
                                 modalities=self.modalities,
                                 audio_frame_fps=self.fps)

@@ -45,7 +45,7 @@ import pandas as pd
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities)
+                   check_domains, check_modalities, missing_data_hint)
 
 MODALITY_COLUMNS = {'rgb': ('rgb', ), 'flow': ('flow_x', 'flow_y'),
                     'audio': ('audio', )}
@@ -54,7 +54,8 @@ MODALITY_COLUMNS = {'rgb': ('rgb', ), 'flow': ('flow_x', 'flow_y'),
 def read_annotations(path: str) -> pd.DataFrame:
     """The annotation table (CSV with header, or JSON lines)."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file {path} not found.')
+        raise FileNotFoundError(f'annotation file {path} not found.' +
+                                missing_data_hint(osp.dirname(path)))
     if path.endswith(('.jsonl', '.json')):
         rows = []
         with open(path) as f:
@@ -188,6 +189,7 @@ class MultiModalDGDataset(MultiModalBaseDataset):
             info = dict(label=self._label(row['label'], where), domain=domain,
                         domain_id=all_domains.index(domain),
                         uid=str(i) if _empty(uid) else str(uid),
+                        ann_file=f'{self.ann_file} row {i + 1}',
                         split=row_split, modalities=self.modalities)
             start, stop = row.get('start'), row.get('stop')
             span = None

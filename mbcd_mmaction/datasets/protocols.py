@@ -222,6 +222,8 @@ def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
             if dataset_cfg.get('domains', None) is None:
                 dataset_cfg['domains'] = list(domains)
                 dataset_cfg['split'] = split
+            elif loader_key != 'test_dataloader':
+                _check_no_target_leak(cfg, loader_key, dataset_cfg, plan)
             if 'all_domains' in dataset_cfg and \
                     dataset_cfg.get('all_domains', None) is None:
                 dataset_cfg['all_domains'] = list(every_domain)
@@ -234,6 +236,40 @@ def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
     if model is not None:
         _fill_source_domains(model, plan.train[0])
     return cfg
+
+
+#: Protocols whose test domains are held out of training and validation.
+HELD_OUT_PROTOCOLS = ('multi_source', 'single_source')
+
+
+def _check_no_target_leak(cfg, loader_key: str, dataset_cfg,
+                          plan: ProtocolDomains) -> None:
+    """Refuse a training/validation dataset whose explicit ``domains`` list
+    names a held-out target domain: the run would train (or select the
+    model) on the domain it claims to generalise to. Top-level
+    ``allow_target_in_training = True`` allows it, with a warning."""
+    if cfg.get('protocol', 'multi_source') not in HELD_OUT_PROTOCOLS:
+        return
+    domains = dataset_cfg['domains']
+    domains = [domains] if isinstance(domains, str) else list(domains)
+    leaked = [d for d in domains if d in plan.test[0]]
+    if not leaked:
+        return
+    what = (f'{loader_key}.dataset.domains={domains!r} includes the target '
+            f'domain(s) {leaked} of protocol '
+            f"{cfg.get('protocol', 'multi_source')!r} (test domains "
+            f'{list(plan.test[0])})')
+    if cfg.get('allow_target_in_training', False):
+        from mmengine.logging import print_log
+        print_log(f'{what}: allowed by allow_target_in_training=True; the '
+                  'test metrics are not domain generalisation.',
+                  logger='current', level=30)
+        return
+    raise ValueError(
+        f'apply_protocol: {what}: the target would leak into '
+        f"{loader_key.split('_')[0]}. Remove the explicit `domains` (the "
+        'protocol fills them), or set top-level allow_target_in_training '
+        '= True if this is intended (logged).')
 
 
 def _fill_source_domains(node, sources) -> None:

@@ -53,8 +53,8 @@ class TinyNet(BaseModel):
         if mode == 'loss':
             return dict(loss=F.cross_entropy(logits, label))
         if mode == 'predict':
-            return [dict(pred=p, label=t)
-                    for p, t in zip(logits.argmax(1), label)]
+            return [dict(pred=p, label=t, score=s)
+                    for p, t, s in zip(logits.argmax(1), label, logits)]
         return logits
 
 

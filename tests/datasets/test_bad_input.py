@@ -23,10 +23,10 @@ def root(tmp_path):
     return str(root)
 
 
-def _dataset(root, layout='frames', **kwargs):
+def _dataset(root, layout='frames', pipeline=PIPELINE, **kwargs):
     return DATASETS.build(dict(
         type='EpicKitchensDataset', data_root=root, domains=['D1'],
-        split='train', layout=layout, pipeline=PIPELINE, **kwargs))
+        split='train', layout=layout, pipeline=pipeline, **kwargs))
 
 
 def _rgb_frames(info):
@@ -134,3 +134,74 @@ def test_without_opt_in_a_bad_sample_stops_training(root):
         _write(path, b'')
     with pytest.raises(UnreadableSampleError):
         ds[0]
+
+
+def _pipeline(**changes):
+    """The test pipeline with arguments of some steps changed:
+    ``changes[type] = dict(...)``."""
+    import copy
+    steps = copy.deepcopy(PIPELINE)
+    for step in steps:
+        step.update(changes.get(step['type'], {}))
+    return steps
+
+
+def _shorten_audio(info, keep_until: float):
+    import soundfile as sf
+    path = info['audio_path']
+    wav, sr = sf.read(path, dtype='float32')
+    sf.write(path, wav[:int(keep_until * sr)], sr)
+    return path
+
+
+def test_audio_shorter_than_the_window_is_an_error_by_default(root):
+    ds = _dataset(root)
+    info = ds.get_data_info(0)
+    start, stop = info['audio_start'], info['audio_stop']
+    # the file (one per video) ends in the middle of the clip's window
+    end = (start + stop) / 2
+    path = _shorten_audio(info, end)
+    with pytest.raises(UnreadableSampleError,
+                       match=f'{path} has .* shorter than the clip'):
+        ds[0]
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    short = [int(i['audio_path'] == path and i['audio_stop'] > end + 0.1)
+             for i in infos]
+    assert short[0] == 1
+    # (a window that starts after the end is empty: an error, padded or
+    # not)
+    some_audio = [i for i, info in enumerate(infos)
+                  if info['audio_path'] != path or info['audio_start'] < end]
+    # skip_unreadable counts it like any unreadable sample
+    skipping = _dataset(root, skip_unreadable=True)
+    np.random.seed(next(
+        s for s in range(100)
+        if not short[np.random.RandomState(s).randint(0, len(ds))]))
+    skipping[0]
+    assert skipping.num_skipped == 1
+    # padding only when asked, and counted
+    padding = _dataset(root, pipeline=_pipeline(
+        LoadAudioSpectrogram=dict(pad_short_audio=True)))
+    for i in some_audio:
+        assert padding[i]['inputs']['audio'].shape[-1] > 0
+    flags = padding.adjusted_samples()['audio_padded'].tolist()
+    assert [flags[i] for i in some_audio] == [short[i] for i in some_audio]
+
+
+def test_looped_clips_and_grey_frames_are_counted(root):
+    import cv2
+    ds = _dataset(root, pipeline=_pipeline())
+    grey = _rgb_frames(ds.get_data_info(1))
+    for path in grey:
+        cv2.imwrite(path, cv2.imread(path, cv2.IMREAD_GRAYSCALE))
+    for i in range(len(ds)):
+        ds[i]
+    flags = ds.adjusted_samples()
+    assert flags['grey_to_rgb'].tolist() == [0, 1, 0, 0]
+    assert flags['looped'].sum() == 0
+    # 8 frames 50 apart need 400 frames; the clips have 90
+    looping = _dataset(root, pipeline=_pipeline(
+        SampleModalityFrames=dict(frame_interval=50)))
+    sample = looping[0]
+    assert sample['inputs']['rgb'].shape == ds[0]['inputs']['rgb'].shape
+    assert looping.adjusted_samples()['looped'].tolist() == [1, 0, 0, 0]

@@ -28,7 +28,15 @@ def test_unreadable_sample_stops_training_by_default(broken_root, tmp_path):
 
 
 def test_skip_unreadable_trains_and_reports(broken_root, tmp_path):
+    import cv2
     work = tmp_path / 'work'
+    # greyscale frames in one D3 training video: loaded (copied into three
+    # channels) and reported once for the training dataset
+    grey = osp.join(broken_root, 'rgb', 'train', 'D3')
+    video = osp.join(grey, sorted(os.listdir(grey))[0])
+    for name in os.listdir(video):
+        path = osp.join(video, name)
+        cv2.imwrite(path, cv2.imread(path, cv2.IMREAD_GRAYSCALE))
     train_demo(work, broken_root, 'train_cfg.max_epochs=1',
                'train_dataloader.dataset.skip_unreadable=True')
     logs = ''.join(open(osp.join(dirpath, f)).read()
@@ -38,3 +46,9 @@ def test_skip_unreadable_trains_and_reports(broken_root, tmp_path):
     skipped = [line for line in logs.splitlines()
                if 'samples were skipped' in line]
     assert skipped and ': 0 unreadable' not in skipped[0], skipped
+    # the epoch the log calls [1]
+    assert 'epoch 1: ' in skipped[0], skipped
+    adjusted = [line for line in logs.splitlines()
+                if 'training dataset EpicKitchensDataset' in line]
+    assert len(adjusted) == 1, adjusted
+    assert 'greyscale RGB frames copied into 3 channels' in adjusted[0]

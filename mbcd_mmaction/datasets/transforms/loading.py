@@ -23,7 +23,7 @@ from scipy import signal
 from mmaction.datasets.transforms import SampleFrames
 from mmaction.registry import TRANSFORMS
 
-from ..base import UnreadableSampleError
+from ..base import UnreadableSampleError, note_adjustment
 
 
 def is_active(results: Dict, modality: str) -> bool:
@@ -148,6 +148,11 @@ class SampleModalityFrames(SampleFrames):
                              f'frames ({_describe(results)}).')
         sampled = super().transform(dict(total_frames=total,
                                          start_index=start))
+        clips = np.asarray(sampled['frame_inds']).reshape(-1, self.clip_len)
+        if (np.diff(clips, axis=1) <= 0).any():
+            # out_of_bound_opt wrapped (loop) or repeated the last frame:
+            # the clip has fewer than clip_len x frame_interval frames
+            note_adjustment(results, 'looped')
         results[f'{m}_frame_inds'] = sampled['frame_inds']
         results[f'{m}_clip_len'] = self.clip_len
         return results
@@ -157,6 +162,35 @@ class SampleModalityFrames(SampleFrames):
                 f'clip_len={self.clip_len}, '
                 f'frame_interval={self.frame_interval}, '
                 f'num_clips={self.num_clips}, test_mode={self.test_mode})')
+
+
+#: JPEG start-of-frame markers (baseline, progressive, lossless, ...),
+#: whose segment gives the number of colour components.
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB,
+             0xCD, 0xCE, 0xCF}
+
+
+def image_channels(data: bytes):
+    """Colour channels of a JPEG or PNG image from its header (1 for
+    greyscale), or None if the header does not say."""
+    if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) > 25:
+        # IHDR colour type: 0 grey, 4 grey + alpha
+        return 1 if data[25] in (0, 4) else 3
+    if data[:2] != b'\xff\xd8':
+        return None
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = int.from_bytes(data[pos + 2:pos + 4], 'big')
+        if marker in _JPEG_SOF:
+            return data[pos + 9] if pos + 9 < len(data) else None
+        pos += 2 + length
+    return None
 
 
 @TRANSFORMS.register_module()
@@ -188,10 +222,19 @@ class LoadModalityFrames(BaseTransform):
                 f'{self.modality} frame {path} not found (frame index {index},'
                 f' {_describe(results)}).')
         try:
+            # mmcv.imread(path) is imfrombytes(the file's bytes); reading
+            # them here also gives the header, which says whether the image
+            # is greyscale (OpenCV's colour decoding copies grey into three
+            # channels without notice)
+            with open(path, 'rb') as f:
+                data = f.read()
             if self.modality == 'rgb':
-                img = mmcv.imread(path, flag='color', channel_order='rgb')
+                if image_channels(data) == 1:
+                    note_adjustment(results, 'grey_to_rgb')
+                img = mmcv.imfrombytes(data, flag='color',
+                                       channel_order='rgb')
             else:
-                img = mmcv.imread(path, flag='grayscale')
+                img = mmcv.imfrombytes(data, flag='grayscale')
         except Exception:  # OpenCV asserts on empty or corrupt buffers
             img = None
         if img is None:
@@ -328,12 +371,25 @@ class LoadAudioSpectrogram(BaseTransform):
         test_mode (bool): Disable the augmentation. Defaults to False.
         noise (float): Noise amplitude. Defaults to 0.05.
         mask_rows (int): Height of the zeroed band. Defaults to 9.
+        pad_short_audio (bool): An audio file that ends before the clip's
+            window does (by more than ``short_tolerance``) is an
+            :class:`UnreadableSampleError` by default (skipped and counted
+            with ``skip_unreadable=True``). True tiles the audio there is
+            over the window instead, and the dataset counts the sample as
+            ``audio_padded`` (logged once by ``SkippedSamplesHook``).
+            Defaults to False.
+        short_tolerance (float): Seconds an audio file may end before the
+            window without notice (rounding of timestamps, an encoder's
+            last partial frame). Defaults to 0.1.
     """
 
     def __init__(self, sample_rate: int = 16000, clip_seconds: float = 10.0,
                  nperseg: int = 512, noverlap: int = 353,
                  test_mode: bool = False, noise: float = 0.05,
-                 mask_rows: int = 9):
+                 mask_rows: int = 9, pad_short_audio: bool = False,
+                 short_tolerance: float = 0.1):
+        self.pad_short_audio = pad_short_audio
+        self.short_tolerance = short_tolerance
         self.sample_rate = sample_rate
         self.clip_seconds = clip_seconds
         self.nperseg = nperseg
@@ -365,6 +421,20 @@ class LoadAudioSpectrogram(BaseTransform):
         first = int(round(start_s * sr))
         last = info.frames if stop_s is None else min(
             int(round(stop_s * sr)), info.frames)
+        wanted = None if stop_s is None else int(round(stop_s * sr))
+        if wanted is not None and wanted - info.frames > \
+                self.short_tolerance * sr and last > first:
+            if not self.pad_short_audio:
+                raise UnreadableSampleError(
+                    f'audio file {path} has {info.frames / sr:.3f}s, shorter '
+                    f'than the clip\'s window [{start_s:.3f}s, {stop_s:.3f}s]'
+                    f' ({(last - first) / sr:.3f}s of '
+                    f'{stop_s - start_s:.3f}s; {_describe(results)}). Set '
+                    'pad_short_audio=True in LoadAudioSpectrogram to tile '
+                    'the audio there is (counted and logged), or '
+                    'skip_unreadable=True in the training dataset to skip '
+                    'such samples.')
+            note_adjustment(results, 'audio_padded')
         if last <= first:
             raise UnreadableSampleError(
                 f'audio span [{start_s:.3f}s, {stop_s:.3f}s] of {path} is '
@@ -413,4 +483,4 @@ class LoadAudioSpectrogram(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(sample_rate={self.sample_rate}, '
                 f'clip_seconds={self.clip_seconds}, test_mode='
-                f'{self.test_mode})')
+                f'{self.test_mode}, pad_short_audio={self.pad_short_audio})')

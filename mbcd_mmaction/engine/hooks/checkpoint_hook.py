@@ -1,12 +1,15 @@
 """CheckpointHook that never leaves the run without a loadable checkpoint,
 and can save resumable checkpoints in the middle of an epoch."""
+import os
 import os.path as osp
+import shutil
 
 from mmaction.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 
-from ..runner.atomic import atomic_write_bytes
+from ..runner.atomic import atomic_write_bytes, commit, temp_path_for
 
 
 class _DeferredRemove:
@@ -52,8 +55,20 @@ class SafeCheckpointHook(CheckpointHook):
         self.iter_interval = iter_interval
 
     # -- helpers -------------------------------------------------------------
+    def _own(self, path) -> bool:
+        """Whether ``path`` is a file of this run's checkpoint directory."""
+        return osp.dirname(osp.abspath(str(path))) == \
+            osp.abspath(str(self.out_dir))
+
     def _remove(self, path) -> None:
         if not path or not is_main_process():
+            return
+        if not self._own(path):
+            # e.g. the best checkpoint of the run a copied work directory
+            # came from: a run deletes files in its own directory only.
+            print_log(f'Not removing {path}: it is outside this run\'s '
+                      f'checkpoint directory {self.out_dir}.',
+                      logger='current', level=30)
             return
         if self.file_backend.isfile(path):
             self.file_backend.remove(path)
@@ -73,7 +88,60 @@ class SafeCheckpointHook(CheckpointHook):
             atomic_write_bytes(osp.join(runner.work_dir, 'last_checkpoint'),
                                str(path).encode())
 
+    def _rebase_best_checkpoints(self, runner) -> None:
+        """Point the best-checkpoint records restored from a checkpoint of
+        another directory (``--resume`` of another run's file, or of a copied
+        work directory) at this run's checkpoint directory.
+
+        mmengine keeps absolute paths in the message hub: resumed elsewhere,
+        the run would delete the other directory's best checkpoint when
+        validation improves, and test that file at the end. The record
+        becomes the file of the same name here: the copy a copied directory
+        has, else a copy made now (rank 0), so the best checkpoint of the
+        run is always in its own directory. If the file exists nowhere the
+        record is dropped (the best score is kept: only a better epoch is
+        saved as best).
+        """
+        hub = runner.message_hub
+        keys = [k for k in list(hub.runtime_info)
+                if k == 'best_ckpt' or k.startswith('best_ckpt_')]
+        for key in keys:
+            path = hub.get_info(key)
+            if not path or self._own(path):
+                continue
+            here = self.file_backend.join_path(self.out_dir,
+                                               osp.basename(str(path)))
+            new = here
+            if osp.isfile(here):
+                note = f'its copy here, {here}'
+            elif osp.isfile(str(path)):
+                if is_main_process():
+                    os.makedirs(str(self.out_dir), exist_ok=True)
+                    tmp = temp_path_for(here)
+                    shutil.copyfile(str(path), tmp)
+                    commit(tmp, here)
+                note = f'a copy of it made here, {here}'
+            else:
+                new, note = None, ('no best checkpoint (the file does not '
+                                   'exist; only a better epoch will be saved '
+                                   'as best)')
+            runner.logger.warning(
+                f'The resumed run recorded the best checkpoint {path}, '
+                'outside this run\'s checkpoint directory '
+                f'{self.out_dir}; using {note}. This run never removes or '
+                'tests files outside its own directory.')
+            hub.update_info(key, new)
+            if key == 'best_ckpt':
+                self.best_ckpt_path = new
+            elif hasattr(self, 'best_ckpt_path_dict'):
+                self.best_ckpt_path_dict[key[len('best_ckpt_'):]] = new
+
     # -- mmengine overrides --------------------------------------------------
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if self.save_best is not None:
+            self._rebase_best_checkpoints(runner)
+
     def _save_checkpoint_with_step(self, runner, step, meta):
         """As mmengine 0.10.7's, but the outdated checkpoint is removed after
         the new one is written and ``last_checkpoint`` is atomic."""

@@ -19,13 +19,28 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def temp_path_for(path: str) -> str:
     """A fresh hidden temporary name in ``path``'s directory (same file
-    system, so the final rename is atomic)."""
+    system, so the final rename is atomic).
+
+    ``mkstemp`` creates the file with mode 0600; it gets the mode ``open``
+    would give a new file (0666 minus the umask, 0644 usually), as
+    mmengine's own checkpoints have, so colleagues sharing a cluster can
+    read the checkpoints and results.
+    """
     directory = osp.dirname(osp.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
                                suffix='.tmp', dir=directory)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return tmp
 
 

@@ -81,6 +81,15 @@ class MMDGRunner(Runner):
         if osp.isfile(pointer):
             with open(pointer) as f:
                 named = f.read().strip()
+            # a copied work directory names the original's files: resume
+            # from the copy here
+            here = osp.join(work_dir, osp.basename(named))
+            if osp.abspath(named) != osp.abspath(here) and \
+                    is_complete_checkpoint(here):
+                print_log(f'last_checkpoint names {named}, outside this work '
+                          f'directory; resuming from its copy here, {here}.',
+                          logger='current')
+                return here
             if is_complete_checkpoint(named):
                 return named
         candidates = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
