@@ -17,7 +17,6 @@ import json
 import sys
 
 from mmengine.config import DictAction
-from mmengine.registry import init_default_scope
 
 from mbcd_mmaction.apis.config import load_cfg
 from mbcd_mmaction.apis.trunk_cache import DTYPES, build_trunk_cache
@@ -46,7 +45,6 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_cfg(args.config, args.cfg_options, use_trunk_cache=False)
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
     report = build_trunk_cache(
         cfg, cache_dir=args.out, num_views=args.num_views,
         splits=args.splits, dtype=args.dtype, batch_size=args.batch_size,

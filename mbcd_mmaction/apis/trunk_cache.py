@@ -19,6 +19,8 @@ from mmaction.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+from mmengine.runner.utils import set_random_seed
 
 from mbcd_mmaction.datasets.trunk_cache import (FORMAT_VERSION, MANIFEST,
                                                 SPLITS, TrunkCacheError,
@@ -118,6 +120,15 @@ def build_trunk_cache(cfg: Config, cache_dir: Optional[str] = None,
     Returns:
         dict: Per split: clips, views, bytes per clip and view, seconds.
     """
+    # The datasets' transforms are found in the config's registry scope.
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmaction')):
+        return _build_trunk_cache(cfg, cache_dir, num_views, splits, dtype,
+                                  batch_size, seed, overwrite)
+
+
+def _build_trunk_cache(cfg, cache_dir, num_views, splits, dtype, batch_size,
+                       seed, overwrite) -> Dict:
     tc = dict(cfg.get('trunk_cache', None) or {})
     cache_dir = cache_dir or tc.get('dir')
     if not cache_dir:
@@ -133,6 +144,13 @@ def build_trunk_cache(cfg: Config, cache_dir: Optional[str] = None,
         raise ValueError(f'splits {unknown}: expected some of {SPLITS}')
     logger = MMLogger.get_current_instance()
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    # Seeded as mmengine's Runner seeds before it builds the model, so
+    # trunks without pretrained weights (the demo) get the initialisation
+    # training will give them.
+    randomness = dict(cfg.get('randomness', None) or {})
+    if randomness.get('seed') is not None:
+        set_random_seed(randomness['seed'],
+                        deterministic=randomness.get('deterministic', False))
     model = MODELS.build(copy.deepcopy(cfg.model))
     model.init_weights()
     model = model.to(device).eval()
