@@ -21,7 +21,13 @@ Scheme (``configs/`` relative to the repository root):
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-METHODS = ('mbcd', 'erm')
+#: Every method of the tables, by its config prefix
+#: (``configs/{method}_{dataset}_{mods}.py``, one line each). A method's
+#: GMP variant is ``configs/{gmp_variant(method)}_{dataset}_{mods}.py``.
+METHODS = (
+    'mbcd',
+    'erm',
+)
 MODALITIES = {'va': ('rgb', 'audio'), 'vf': ('rgb', 'flow'),
               'af': ('flow', 'audio'), 'vaf': ('rgb', 'flow', 'audio')}
 DOMAINS = {'epic': ('D1', 'D2', 'D3'),
@@ -29,6 +35,12 @@ DOMAINS = {'epic': ('D1', 'D2', 'D3'),
 SHORT = {'D1': 'D1', 'D2': 'D2', 'D3': 'D3', 'human': 'H', 'animal': 'A',
          'cartoon': 'C'}
 TRAIN_TOOL = 'python tools/train.py'
+
+
+def gmp_variant(method: str) -> str:
+    """Config prefix of ``method`` with GMP added (GMP on ERM is the GMP
+    paper's own method, ``gmp``)."""
+    return 'gmp' if method == 'erm' else f'{method}_gmp'
 
 
 @dataclass(frozen=True)

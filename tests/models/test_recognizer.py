@@ -137,8 +137,10 @@ def test_gradient_consistency_gradient_on_the_recognizer():
     """Full model: grad = grad CE_k(theta) + grad CE_fused(theta')."""
     torch.manual_seed(0)
     alpha = 0.5
-    cfg = tiny.recognizer_cfg(
-        ('flow', 'audio'), cls_head=dict(type='MLPClsHead', dropout_ratio=0),
+    head = dict(type='MLPClsHead', dropout_ratio=0)
+    cfg = tiny.mbcd_cfg(
+        ('flow', 'audio'), uni_head=head, fused_head=head, distillation=None,
+        fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
         gradient_consistency=dict(type='GradientConsistencyLoss',
                                   alpha=alpha))
     model = _build(cfg).train()
@@ -200,9 +202,13 @@ def test_evaluate_with_student_and_teacher_differ_after_training():
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match='distillation needs a teacher'):
-        MODELS.build(tiny.recognizer_cfg(
-            distillation=dict(type='CollaborativeDistillationLoss')))
+    with pytest.raises(ValueError, match='MBCD needs a teacher cfg'):
+        MODELS.build(tiny.mbcd_cfg(teacher=None))
+    with pytest.raises(TypeError, match='MBCD needs fusion='):
+        MODELS.build(tiny.mbcd_cfg(fusion=dict(type='ConcatFusion')))
+    with pytest.raises(ValueError, match='feature_dropout names modalities'):
+        MODELS.build(tiny.recognizer_cfg(('rgb', ), feature_dropout=dict(
+            depth=0.5)))
     with pytest.raises(ValueError, match='evaluate_with'):
         MODELS.build(tiny.recognizer_cfg(evaluate_with='teacher'))
 
@@ -225,3 +231,87 @@ def test_batch_with_an_extra_modality_is_a_clear_error():
                        r"\['audio', 'rgb'\]"):
         model.data_preprocessor(tiny.batch(2, ('rgb', 'flow', 'audio')),
                                 training=True)
+
+
+def test_simmmdg_family_switches_feature_dropout_linear_heads_no_norm():
+    """feature_dropout acts on the pooled feature in training only, on the
+    modalities it names, before heads and fusion; linear uni heads and no
+    LayerNorm are config switches."""
+    mods = ('rgb', 'flow')
+    model = _build(tiny.recognizer_cfg(
+        mods, feature_norm=False, uni_head=dict(type='LinearClsHead'),
+        feature_dropout=dict(rgb=0.5))).train()
+    assert isinstance(model.norms['rgb'], torch.nn.Identity)
+    assert isinstance(model.cls_heads['rgb'].fc, torch.nn.Linear)
+    assert model.fused_head.layers[0].in_features == sum(
+        model.encoders[m].feat_dim for m in mods)
+    data = model.data_preprocessor(tiny.batch(4, mods), True)
+    torch.manual_seed(0)
+    ctx = model.extract_feats(data['inputs'], data['data_samples'])
+    plain = {m: model.encoders[m].forward_top(ctx.trunk[m]) for m in mods}
+    dropped = ctx.pooled['rgb'] == 0
+    assert 0 < dropped.float().mean() < 1
+    torch.testing.assert_close(ctx.pooled['rgb'][~dropped],
+                               2 * plain['rgb'][~dropped])
+    torch.testing.assert_close(ctx.pooled['flow'], plain['flow'])
+    assert ctx.feats['rgb'] is ctx.pooled['rgb']  # no norm
+    model.uni_predict(ctx)
+    torch.testing.assert_close(ctx.uni_logits['rgb'],
+                               model.cls_heads['rgb'](ctx.pooled['rgb']))
+    model.fuse(ctx)
+    torch.testing.assert_close(ctx.fused_feat, torch.cat(
+        [ctx.pooled['rgb'], ctx.pooled['flow']], 1))
+    model.eval()  # no dropout in prediction
+    logits = model(data['inputs'], mode='tensor')
+    torch.testing.assert_close(logits['rgb'], model.cls_heads['rgb'](
+        model.encoders['rgb'].forward_top(ctx.trunk['rgb'])))
+
+
+def test_a_method_can_average_its_own_modules_in_the_teacher():
+    """The build_teacher contract: a method registers its modules, adds
+    them to trainable_parts and builds the teacher; the teacher starts as
+    the student, covers the modules and stays out of the optimiser."""
+    from mmaction.registry import MODELS as REG
+
+    from mbcd_mmaction.models.methods import ERM
+
+    @REG.register_module(force=True)
+    class _ProjectedTeacherERM(ERM):
+
+        def __init__(self, teacher, **kwargs):
+            super().__init__(**kwargs)
+            self.projectors = torch.nn.ModuleDict({
+                m: torch.nn.Linear(d, 3) for m, d in self.feat_dims.items()})
+            self.build_teacher(teacher, evaluate_with='student')
+
+        def trainable_parts(self):
+            parts = super().trainable_parts()
+            if hasattr(self, 'projectors'):
+                parts['projectors'] = self.projectors
+            return parts
+
+        def method_losses(self, ctx):
+            losses = super().method_losses(ctx)
+            t_feats, _ = self.forward_parts(ctx.trunk, self.teacher.module)
+            losses['loss_proj'] = sum(
+                (self.projectors[m](ctx.feats[m]) -
+                 self.teacher.module['projectors'][m](t_feats[m])
+                 ).pow(2).mean() for m in self.modalities)
+            return losses
+
+    mods = ('rgb', 'audio')
+    model = _build(tiny.recognizer_cfg(
+        mods, type='_ProjectedTeacherERM',
+        teacher=dict(type='ExponentialMovingAverage', momentum=0.5)))
+    assert model.evaluate_with == 'student'
+    for m in mods:
+        torch.testing.assert_close(
+            model.teacher.module['projectors'][m].weight,
+            model.projectors[m].weight)
+    wrapper = _optim_wrapper(model)
+    in_optim = {id(p) for g in wrapper.optimizer.param_groups
+                for p in g['params']}
+    assert {id(p) for p in model.projectors.parameters()} <= in_optim
+    assert not {id(p) for p in model.teacher.parameters()} & in_optim
+    losses = model.train_step(tiny.batch(4, mods), wrapper)
+    assert 'loss_proj' in losses

@@ -8,6 +8,10 @@ from mmengine.model import is_model_wrapper
 class EMATeacherHook(Hook):
     """Calls ``model.update_teacher()`` after every optimiser step.
 
+    Moves whatever averaged model the method's ``model.teacher`` is (MBCD's
+    EMA, or another mmengine averaged model); the config of each method
+    with a teacher declares it (``configs/_base_/models/ema.py``).
+
     Stateless: the teacher lives in the model (so the loss can use it and
     checkpoints save and resume it); this hook only decides when it moves.
     Under DDP every rank applies the same update to identical student
