@@ -59,7 +59,7 @@ def live_sample(dataset, seed: int, clip: int, view: int) -> dict:
 
 
 def _write_split(model, dataset, directory: str, num_views: int, seed: int,
-                 dtype: str, batch_size: int, device) -> dict:
+                 dtype: str, batch_size: int) -> dict:
     """Trunk outputs of every clip and view into ``directory`` (a fresh
     temporary directory); returns the manifest (written last)."""
     n = len(dataset)
@@ -179,7 +179,7 @@ def _build_trunk_cache(cfg, cache_dir, num_views, splits, dtype, batch_size,
         start = time.perf_counter()
         try:
             manifest = _write_split(model, dataset, tmp, views, seed, dtype,
-                                    batch_size, device)
+                                    batch_size)
             manifest.update(format=FORMAT_VERSION, split=split,
                             num_views=views, seed=seed, dataset=spec,
                             pipeline=pipeline, trunk_sha256=fingerprint)

@@ -2,7 +2,6 @@
 import argparse
 import math
 import os
-import os.path as osp
 import platform
 import tempfile
 import time

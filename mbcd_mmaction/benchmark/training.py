@@ -16,7 +16,7 @@ import os.path as osp
 import statistics
 import time
 from types import SimpleNamespace
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmaction.registry import HOOKS, MODELS
