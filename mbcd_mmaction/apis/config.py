@@ -17,6 +17,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mbcd_mmaction.datasets.protocols import apply_protocol
+from mbcd_mmaction.datasets.trunk_cache import apply_trunk_cache
 
 from .device import configure_device
 
@@ -94,8 +95,12 @@ def _default_work_dir(cfg: Config, args) -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
 
-def _finalise(cfg: Config) -> Config:
-    """Steps shared by train and test, after all user overrides."""
+def _finalise(cfg: Config, use_trunk_cache: bool = True) -> Config:
+    """Steps shared by train and test, after all user overrides.
+
+    ``use_trunk_cache=False`` keeps the live datasets of a config with
+    ``trunk_cache`` (the cache builder reads them).
+    """
     if cfg.get('custom_imports', None) is None:
         cfg.custom_imports = dict(
             imports=['mbcd_mmaction'], allow_failed_imports=False)
@@ -104,6 +109,8 @@ def _finalise(cfg: Config) -> Config:
     if any(cfg.get(key, None) is not None
            for key in ('target_domain', 'source_domain', 'protocol')):
         apply_protocol(cfg)
+    if use_trunk_cache:
+        apply_trunk_cache(cfg)
     configure_device(cfg)
     return cfg
 
@@ -198,3 +205,14 @@ def config_name(cfg: Config) -> Optional[str]:
     if not filename:
         return None
     return osp.splitext(osp.basename(filename))[0]
+
+
+def load_cfg(config: str, cfg_options: Optional[dict] = None,
+             use_trunk_cache: bool = True) -> Config:
+    """A config with ``cfg_options`` merged and the protocol, trunk cache
+    (unless ``use_trunk_cache=False``) and device settings applied, as
+    the training tools see it (without their command-line flags)."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return _finalise(cfg, use_trunk_cache)

@@ -1,3 +1,5 @@
+from .cached_trunk import CachedTrunkPreprocessor, TrunkOutputs
 from .checked_multimodal import CheckedMultiModalDataPreprocessor
 
-__all__ = ['CheckedMultiModalDataPreprocessor']
+__all__ = ['CachedTrunkPreprocessor', 'CheckedMultiModalDataPreprocessor',
+           'TrunkOutputs']

@@ -66,6 +66,9 @@ class MBCD(EMA):
             lookahead = {m: self.gradient_consistency.lookahead_layers(
                 ctx.uni_cls[m], tops[m], grads=ctx.uni_cls_grads(m))
                 for m in self.modalities}
+            # The look-ahead and a gradient strategy (before fuse) are
+            # the only readers of the plain gradients.
+            ctx.release_uni_cls_grads()
             pooled = self.pooled_features(ctx.trunk, top_layers=lookahead)
             feats = {m: self.norms[m](f) for m, f in pooled.items()}
         ctx.fused_feat = self.fusion(feats, drop_probs)

@@ -87,3 +87,10 @@ class ForwardContext:
                              allow_unused=True))]
             self._uni_cls_grads[modality] = grads
         return self._uni_cls_grads[modality]
+
+    def release_uni_cls_grads(self) -> None:
+        """Frees the gradients :meth:`uni_cls_grads` holds (one copy of
+        the trainable encoder parameters) once their last reader is done,
+        so they are not alive during the rest of the forward and the
+        backward (a later call would compute them again)."""
+        self._uni_cls_grads.clear()

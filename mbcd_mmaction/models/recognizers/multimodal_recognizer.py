@@ -8,6 +8,7 @@ from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 from mmengine.model import BaseModel, ModuleDict
 
+from ..data_preprocessors import TrunkOutputs
 from ..encoders.pretrained import PretrainedWeightsError
 from .context import ForwardContext
 
@@ -236,6 +237,8 @@ class MultiModalRecognizer(BaseModel):
                 f'inputs lack modalities {missing} that the model has '
                 f'encoders for; got {sorted(inputs)}. The dataset '
                 '`modalities` and the model `encoders` must agree.')
+        if isinstance(inputs, TrunkOutputs):  # read from a trunk cache
+            return inputs
         return {m: enc.forward_trunk(inputs[m])
                 for m, enc in self.encoders.items()}
 

@@ -1,0 +1,138 @@
+"""``tools/benchmark.py``: one JSON object with every figure from one run."""
+import argparse
+import math
+import os
+import platform
+import tempfile
+import time
+
+import torch
+from mmengine.registry import init_default_scope
+
+from .pipeline import decoder_throughput, generate_data, pipeline_throughput
+from .training import SHAPES, benchmark_methods, discover_methods
+
+MODALITIES = ('rgb', 'flow', 'audio')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description='Seconds per training iteration of every method (paper '
+        'encoders, no weights), its split, memory, teacher size, and data '
+        'pipeline throughput; prints one JSON object.')
+    p.add_argument('--smoke', action='store_true',
+                   help='tiny encoders, 2 iterations, tiny data: seconds')
+    p.add_argument('--config-root', default='configs')
+    p.add_argument('--methods', nargs='+', default=None,
+                   help='only these methods (names as discovered)')
+    p.add_argument('--size', default='auto', choices=['auto', *SHAPES],
+                   help="input size; auto: 'full' on CUDA, 'reduced' on CPU")
+    p.add_argument('--batch-size', type=int, default=None,
+                   help='default: 16 on CUDA (the paper), 2 on CPU')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--iters', type=int, default=3,
+                   help='timed iterations per method (median reported)')
+    p.add_argument('--breakdown-iters', type=int, default=1,
+                   help='instrumented iterations per method (split, memory)')
+    p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
+    p.add_argument('--amp', default='auto', choices=['auto', 'on', 'off'],
+                   help='bf16 autocast (AmpOptimWrapper); auto: on with CUDA')
+    p.add_argument('--channels-last', default='auto',
+                   choices=['auto', 'on', 'off'],
+                   help='channels-last encoders and inputs; auto: on with '
+                   'CUDA')
+    p.add_argument('--pin-memory', default='auto',
+                   choices=['auto', 'on', 'off'],
+                   help='pinned host batches; auto: on with CUDA')
+    p.add_argument('--skip-data', action='store_true',
+                   help='no data pipeline / decoder throughput')
+    p.add_argument('--data-clips', type=int, default=None,
+                   help='generated clips per dataset (default 8; smoke 2)')
+    p.add_argument('--data-passes', type=int, default=None,
+                   help='passes over the generated clips (default 3; '
+                   'smoke 1)')
+    p.add_argument('--frame-size', type=int, nargs=2, default=None,
+                   metavar=('W', 'H'),
+                   help='generated frame size (default 456 256, '
+                   "EPIC's; smoke 64 36)")
+    p.add_argument('--output', default=None,
+                   help='also write the JSON to this file')
+    return p
+
+
+def _choice(value: str, cuda: bool) -> bool:
+    return cuda if value == 'auto' else value == 'on'
+
+
+def run_benchmark(args) -> dict:
+    """Every figure of the benchmark, as a JSON-serialisable dict."""
+    init_default_scope('mmaction')  # the configs' transforms and models
+    device = torch.device('cuda' if args.device == 'cuda' or (
+        args.device == 'auto' and torch.cuda.is_available()) else 'cpu')
+    cuda = device.type == 'cuda'
+    size = args.size
+    if args.smoke:
+        size = 'smoke'
+    elif size == 'auto':
+        size = 'full' if cuda else 'reduced'
+    batch_size = args.batch_size or (16 if cuda and not args.smoke else 2)
+    warmup, iters, breakdown = (args.warmup, args.iters,
+                                args.breakdown_iters)
+    if args.smoke:
+        warmup, iters, breakdown = 0, 1, 1
+    methods = discover_methods(args.config_root)
+    if args.methods:
+        unknown = sorted(set(args.methods) - set(methods))
+        if unknown:
+            raise KeyError(f'--methods {unknown}: not found; discovered '
+                           f'{sorted(methods)}')
+        methods = {k: v for k, v in methods.items()
+                   if k in args.methods or k == 'erm'}
+    settings = dict(
+        smoke=args.smoke, size=size, shapes=SHAPES[size],
+        batch_size=batch_size, warmup=warmup, iters=iters,
+        breakdown_iters=breakdown, device=str(device),
+        amp_bf16=_choice(args.amp, cuda),
+        channels_last=_choice(args.channels_last, cuda),
+        pin_memory=_choice(args.pin_memory, cuda),
+        encoders='paper architectures (SlowFast R101 8x8, SlowOnly R50 '
+        'flow, ResNet-18 audio), random weights' if not args.smoke else
+        'demo-width encoders (smoke)')
+    machine = dict(
+        cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
+        torch=torch.__version__, python=platform.python_version(),
+        processor=platform.processor() or platform.machine(),
+        gpu=torch.cuda.get_device_name(device) if cuda else None)
+    start = time.perf_counter()
+    results, errors = benchmark_methods(
+        methods, SHAPES[size], MODALITIES, batch_size, warmup, iters,
+        breakdown, device, settings['amp_bf16'], settings['channels_last'],
+        settings['pin_memory'], args.smoke)
+    out = dict(machine=machine, settings=settings, methods=results,
+               errors=errors, methods_seconds=time.perf_counter() - start)
+    if not args.skip_data:
+        clips = args.data_clips or (2 if args.smoke else 8)
+        passes = args.data_passes or (1 if args.smoke else 3)
+        frame_size = tuple(args.frame_size or ((64, 36) if args.smoke
+                                               else (456, 256)))
+        with tempfile.TemporaryDirectory(prefix='mbcd_benchmark_') as tmp:
+            t0 = time.perf_counter()
+            roots = generate_data(tmp, clips, frame_size)
+            generate_s = time.perf_counter() - t0
+            per_worker = pipeline_throughput(args.config_root, roots, passes)
+            decoders = decoder_throughput(roots, clip_len=8,
+                                          frame_interval=2, passes=passes)
+        out['data'] = dict(
+            frame_size=list(frame_size), clips_per_dataset=clips,
+            passes=passes, generate_seconds=generate_s,
+            pipeline='configs/_base_/datasets/{epic_kitchens,hac}_demo.py '
+            'train_pipeline',
+            clips_per_sec_per_worker=per_worker,
+            decoder_clips_per_sec=decoders)
+        # Workers one GPU/CPU needs so that decoding keeps pace with
+        # training: batch / (seconds per iteration x clips/s per worker).
+        all_rate = per_worker['epic_frames_jpg']['all']
+        out['data']['workers_to_keep_up_epic_frames_all'] = {
+            name: math.ceil(batch_size / (r['sec_per_iter'] * all_rate))
+            for name, r in results.items()}
+    return out

@@ -1,0 +1,53 @@
+"""tools/benchmark.py --smoke as CI runs it: a process printing one JSON
+object with every figure the issue asks for (no timing assertions)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_prints_every_figure():
+    proc = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', '--smoke'], cwd=ROOT,
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out['errors'] == []
+    assert {'machine', 'settings', 'methods', 'data'} <= set(out)
+    methods = out['methods']
+    # Discovered from configs/: the grid's methods, EMA, GMP, MBCD+GMP and
+    # every MBCD Table 4/5 ablation.
+    assert {'erm', 'ema', 'mbcd', 'gmp', 'mbcd_gmp', 'table4_ema_epic_af',
+            'table4_ema_amd_epic_af', 'table4_ema_gcc_epic_af',
+            'table4_ema_dl_epic_af', 'table5_nodrop_epic_af',
+            'table5_fixdrop_epic_af'} <= set(methods)
+    assert methods['erm']['ratio_to_erm'] == 1.0
+    for name, res in methods.items():
+        assert res['sec_per_iter'] > 0 and res['ratio_to_erm'] > 0, name
+        assert set(res['split_sec']) == {
+            'trunk', 'top_fwd', 'top_bwd', 'other', 'ema_update',
+            'optimizer_step', 'total'}, name
+        assert res['peak_memory_bytes'] > 0, name
+        assert 'extra_method_sec' in res
+    # Teachers average the trainable parts only: fewer parameters than the
+    # student (which holds the frozen trunks); none without a teacher.
+    assert 0 < methods['mbcd']['teacher_params_vs_student'] < 1
+    assert methods['erm']['teacher_params'] == 0
+    # GCC's look-ahead runs the top stages a second time (MBCD), and GMP
+    # differentiates the task losses separately.
+    assert methods['mbcd']['top_stage_passes_fwd'] == 2
+    assert methods['erm']['top_stage_passes_fwd'] == 1
+    data = out['data']
+    for source in ('epic_frames_jpg', 'epic_clips_decord', 'hac_mp4_decord'):
+        rates = data['clips_per_sec_per_worker'][source]
+        assert set(rates) == {'rgb', 'flow', 'audio', 'all'}
+        assert all(r > 0 for r in rates.values())
+    decoders = data['decoder_clips_per_sec']
+    assert decoders['decord'] > 0
+    assert set(decoders) >= {'decord', 'av', 'torchcodec'}
