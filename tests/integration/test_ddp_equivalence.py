@@ -33,9 +33,13 @@ RTOL, ATOL = 1e-4, 1e-6
 # summing 16 samples in one process or 2 x 8 over two ranks is a visible
 # part of the step. Measured: 418 of 22.9 M elements beyond RTOL/ATOL, the
 # largest 7.6e-5 (lr 1e-3; with SGD the same comparison is within RTOL/ATOL
-# everywhere). So: every element within MAX_ABS, all but OUTLIER_FRACTION
-# within RTOL/ATOL.
-MAX_ABS, OUTLIER_FRACTION = 2e-4, 1e-4
+# everywhere). Since init_weights reaches the encoders (mmaction's own
+# initialisation instead of torch's defaults) the largest is 2.0e-4. A
+# sign flip of a noise-level gradient moves an element by up to 2 lr per
+# Adam step, so MAX_ABS only catches gross errors; the outlier fraction and
+# the loss trajectory are the sharp checks. So: every element within
+# MAX_ABS, all but OUTLIER_FRACTION within RTOL/ATOL.
+MAX_ABS, OUTLIER_FRACTION = 5e-4, 1e-4
 
 
 def _dump(work, rank):
