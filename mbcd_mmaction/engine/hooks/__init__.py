@@ -1,10 +1,11 @@
 from .checkpoint_hook import SafeCheckpointHook
 from .ema_teacher_hook import EMATeacherHook
+from .eval_log_hook import EVAL_LOG, EvalLogHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .random_state_hook import RandomStateHook
 from .rank_state_hook import RankStateDumpHook
 from .skipped_samples_hook import SkippedSamplesHook
 
-__all__ = ['EMATeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+__all__ = ['EMATeacherHook', 'EVAL_LOG', 'EvalLogHook', 'NonFiniteLossError', 'NonFiniteLossHook',
            'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook',
            'SkippedSamplesHook']
