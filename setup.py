@@ -29,6 +29,11 @@ setup(
         'opencv-python-headless',
         # tools/data: audio tracks of raw videos (wheel with bundled ffmpeg).
         'av',
+        # tools/sweep.py: runs as local or Slurm jobs.
+        'submitit',
+        # tools/analyze.py: plots and t-SNE.
+        'matplotlib',
+        'scikit-learn',
     ],
     extras_require={'tests': ['pytest']},
 )
