@@ -31,7 +31,7 @@ import os.path as osp
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 from . import grid as grid_module
@@ -50,7 +50,6 @@ class Run:
     options: List[str]            # key=value, --cfg-options
     seed: int
     work_dir: str
-    cells: list = field(default_factory=list)  # grid cells it fills
 
     def command(self, resume: bool = False,
                 python: str = sys.executable) -> List[str]:
@@ -117,7 +116,6 @@ def plan_grid_runs(cells, seeds: Sequence[int], work_root: str,
                     list(extra_options), seed=seed,
                     work_dir=osp.join(work_root, cell.run_name,
                                       f'seed{seed}'))
-            runs[key].cells.append(cell)
     return list(runs.values())
 
 
@@ -183,12 +181,6 @@ class Sweep:
         self.cwd = cwd
         self.poll_s = poll_s
         self.out = out
-
-    def pending(self) -> List[Run]:
-        """Runs this call will start, in order."""
-        states = {'todo'} | ({'interrupted', 'failed'} if self.resume
-                             else set())
-        return [r for r in self.runs if r.state() in states]
 
     def _print(self, msg: str) -> None:
         print(msg, file=self.out, flush=True)

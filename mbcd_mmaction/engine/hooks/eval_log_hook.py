@@ -118,8 +118,8 @@ class EvalLogHook(Hook):
             return None
         loader = runner.build_dataloader(
             copy.deepcopy(loader_cfg), seed=runner.seed,
-            diff_rank_seed=runner._randomness_cfg.get('diff_rank_seed',
-                                                      False))
+            diff_rank_seed=(runner.cfg.get('randomness', None) or {}).get(
+                'diff_rank_seed', False))
         evaluator = runner.build_evaluator(copy.deepcopy(evaluator_cfg))
         if hasattr(loader.dataset, 'metainfo'):
             evaluator.dataset_meta = loader.dataset.metainfo
