@@ -239,6 +239,7 @@ def load_run(work_dir: str, checkpoint: Optional[str] = None,
     validation)."""
     from mmaction.registry import MODELS
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner, load_checkpoint
 
     from mbcd_mmaction.datasets.protocols import apply_experiment
@@ -251,7 +252,10 @@ def load_run(work_dir: str, checkpoint: Optional[str] = None,
     model.to(device).eval()
     loader_cfg = copy.deepcopy(cfg[f'{split}_dataloader'])
     loader_cfg['persistent_workers'] = False
-    loader = Runner.build_dataloader(loader_cfg)
+    # the dataset and transform names are resolved in the config's scope
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmaction')):
+        loader = Runner.build_dataloader(loader_cfg)
 
     def batches():
         for data_batch in loader:
