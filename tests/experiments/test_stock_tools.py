@@ -4,6 +4,7 @@ tools/train.py and `mim train` do), every validation is logged to
 eval_log.jsonl, and a config inheriting a real MMAction2 recipe trains
 through our tools and MMAction2's own tools/train.py."""
 import argparse
+import json
 import os
 import os.path as osp
 import subprocess
@@ -86,6 +87,19 @@ def test_stock_runner_build_applies_the_protocol_option(epic_root, tmp_path):
         assert chosen.epoch == results['best_epoch']
         assert chosen.target_score == pytest.approx(
             results['test_metrics'][key])
+    # tools/analyze.py on the work dir (its dumped config, best checkpoint,
+    # target split): with nothing removed it reproduces the tested accuracy
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analyze.py'), 'missing',
+         str(tmp_path), '--out', str(tmp_path / 'missing')],
+        capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(tmp_path / 'missing.json') as f:
+        rows = json.load(f)['rows']
+    assert len(rows) == 1 + 3 + 3  # none, each modality, each pair
+    assert rows[0]['removed'] == [] and rows[0]['accuracy']['fused'] == \
+        pytest.approx(100 * results['test_metrics']['acc/fused_top1'])
+    assert osp.getsize(tmp_path / 'missing.png') > 0
 
 
 TINY_RECIPE = '''
