@@ -33,6 +33,11 @@ setup(
         'opencv-contrib-python',
         # tools/data: audio tracks of raw videos (wheel with bundled ffmpeg).
         'av',
+        # tools/sweep.py: runs as local or Slurm jobs.
+        'submitit',
+        # tools/analyze.py: plots and t-SNE.
+        'matplotlib',
+        'scikit-learn',
     ],
     extras_require={'tests': ['pytest']},
 )

@@ -18,3 +18,9 @@ def mmaction_default_scope():
     ``MODELS.build`` resolves names."""
     with DefaultScope.overwrite_default_scope('mmaction'):
         yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'slow: takes more than ~10 s (deselect with '
+        "-m 'not slow')")

@@ -1,6 +1,6 @@
 """List every paper table cell and the command that produces it.
 
-    python tools/list_experiments.py [--table 1 2] [--dataset hac]
+    python tools/list_experiments.py [--table 1 2 4 gmp] [--dataset hac]
         [--method mbcd] [--modalities vaf] [--runs] [--json]
 
 Each line: table, dataset, modalities, method, protocol, column, the key of
@@ -30,8 +30,10 @@ def load_grid():
 def main(argv=None) -> int:
     grid = load_grid()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--table', type=int, nargs='+',
-                        choices=sorted(grid.TABLES))
+    parser.add_argument('--table', type=grid.parse_table, nargs='+',
+                        help='paper tables %s or ablation tables %s' % (
+                            sorted(grid.TABLES),
+                            sorted(grid.ABLATIONS, key=str)))
     parser.add_argument('--dataset', nargs='+', choices=sorted(grid.DOMAINS))
     parser.add_argument('--method', nargs='+', choices=grid.METHODS,
                         default=list(grid.METHODS))

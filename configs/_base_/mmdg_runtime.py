@@ -23,7 +23,12 @@ default_hooks = dict(
     non_finite_loss=dict(type='NonFiniteLossHook'),
     # With a training dataset's skip_unreadable=True: how many samples each
     # epoch skipped (summed over ranks).
-    skipped_samples=dict(type='SkippedSamplesHook'))
+    skipped_samples=dict(type='SkippedSamplesHook'),
+    # One JSON line per validation in <work_dir>/eval_log.jsonl: source-val
+    # and target accuracy, teacher and student (offline model selection,
+    # training curves). Costs one pass over the target split per model and
+    # validation: evaluate_target=False or target_interval=N to reduce it.
+    eval_log=dict(type='EvalLogHook'))
 
 # Fused and per-modality accuracy (pred_score is a dict of scores).
 val_evaluator = dict(type='AccMetric',

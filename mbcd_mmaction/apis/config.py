@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import torch
 from mmengine.config import Config, DictAction
 
-from mbcd_mmaction.datasets.protocols import apply_protocol
+from mbcd_mmaction.datasets.protocols import apply_experiment
 from mbcd_mmaction.datasets.trunk_cache import apply_trunk_cache
 
 from .device import configure_device
@@ -105,10 +105,9 @@ def _finalise(cfg: Config, use_trunk_cache: bool = True) -> Config:
         cfg.custom_imports = dict(
             imports=['mbcd_mmaction'], allow_failed_imports=False)
     # A DG experiment names its protocol's domains at top level; plain
-    # mmaction configs (no such keys) pass through untouched.
-    if any(cfg.get(key, None) is not None
-           for key in ('target_domain', 'source_domain', 'protocol')):
-        apply_protocol(cfg)
+    # mmaction configs (no such keys) pass through untouched. MMDGRunner's
+    # from_cfg does the same (idempotent) for the stock tools.
+    apply_experiment(cfg)
     if use_trunk_cache:
         apply_trunk_cache(cfg)
     configure_device(cfg)
@@ -153,6 +152,9 @@ def setup_cfg(args) -> Config:
         randomness['deterministic'] = True
     if args.diff_rank_seed:
         randomness['diff_rank_seed'] = True
+    # mmengine's Runner.set_randomness needs `seed` (None: a random one, as
+    # mmengine's own default for configs without `randomness`).
+    randomness.setdefault('seed', None)
     cfg.randomness = randomness
 
     if args.cfg_options is not None:

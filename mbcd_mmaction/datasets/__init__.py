@@ -9,14 +9,16 @@ from .epic_kitchens import (ALL_DOMAINS, ALL_MODALITIES, CLASSES,
                             DOMAIN_PARTICIPANTS, EpicKitchensDataset)
 from .hac import HAC_CLASSES, HAC_DOMAINS, HACDataset
 from .multimodal_dg import MultiModalDGDataset
-from .protocols import PROTOCOLS, apply_protocol, protocol_domains
+from .protocols import (PROTOCOLS, apply_experiment, apply_protocol,
+                        apply_top_level, protocol_domains)
 from .transforms import *  # noqa: F401,F403
 from .trunk_cache import (CachedTrunkDataset, CachedViewSampler,
                           TrunkCacheError, apply_trunk_cache)
 
 __all__ = [
     'EpicKitchensDataset', 'ALL_DOMAINS', 'ALL_MODALITIES', 'CLASSES',
-    'DOMAIN_PARTICIPANTS', 'apply_protocol', 'protocol_domains',
+    'DOMAIN_PARTICIPANTS', 'apply_protocol', 'apply_experiment',
+    'apply_top_level', 'protocol_domains',
     'HACDataset', 'HAC_DOMAINS', 'HAC_CLASSES', 'MultiModalDGDataset',
     'PROTOCOLS', 'CachedTrunkDataset', 'CachedViewSampler',
     'TrunkCacheError', 'apply_trunk_cache'

@@ -9,9 +9,7 @@ held-out split (the paper's rule).
 protocol       config keys            train         val           test
 =============  =====================  ============  ============  ==============
 multi_source   target_domain          others/train  others/test   target/T
-single_source  source_domain,         source/train  source/test   targets/T
-               target_domain ('all'
-               or one domain)
+single_source  source_domain          source/train  source/test   others/T
 in_domain      target_domain (the     others/train  others/test   others/test
                held-out domain of a
                multi-source run) or
@@ -33,7 +31,10 @@ a top-level ``all_domains`` in the config (the generic
 ``MultiModalDGDataset``), or the type of the training dataset
 (:data:`DATASET_DOMAINS`).
 
-If the config has a top-level ``modalities`` variable, it is also written
+Top-level variables (:func:`apply_top_level`): ``data_root`` is written into
+every dataset and ``num_classes`` into the model (``model.num_classes`` or
+``model.cls_head.num_classes``). If the config has a top-level
+``modalities`` variable (one name or a list), it is also written
 into ``model.modalities`` (when the model has that key), every dataset's
 ``modalities`` and every ``PackActionInputs``'s
 ``collect_keys``, so a config inheriting a base dataset config changes the
@@ -48,6 +49,7 @@ key under ``cfg.model`` with the protocol's source domains, in order.
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
+from .base import ALL_MODALITIES
 from .epic_kitchens import ALL_DOMAINS
 from .hac import HAC_DOMAINS
 
@@ -93,22 +95,17 @@ def multi_source(cfg, all_domains: Sequence[str],
 
 def single_source(cfg, all_domains: Sequence[str],
                   target_split: str = 'test') -> ProtocolDomains:
-    """Train/validate on ``source_domain``; test on every other domain
-    (``target_domain='all'`` or None) or on one (``target_domain=X``)."""
+    """Train/validate on ``source_domain``; test on every other domain in one
+    dataloader (the paper's Tables 2, 8, 9: one run fills both targets'
+    cells). ``target_domain`` is not used: the multi-source configs name a
+    default one, which ``--cfg-options protocol=single_source
+    source_domain=D2`` must not turn into the only target."""
     source = cfg.get('source_domain', None)
     if source is None:
         raise KeyError('apply_protocol: single_source needs a top-level '
                        "`source_domain` (e.g. source_domain = 'D1').")
     _check_domain('source_domain', source, all_domains)
-    target = cfg.get('target_domain', None)
-    if target in (None, 'all'):
-        targets = tuple(d for d in all_domains if d != source)
-    else:
-        _check_domain('target_domain', target, all_domains)
-        if target == source:
-            raise ValueError(f'apply_protocol: single_source with '
-                             f'target_domain == source_domain == {source!r}.')
-        targets = (target, )
+    targets = tuple(d for d in all_domains if d != source)
     return ProtocolDomains(train=((source, ), 'train'),
                            val=((source, ), 'test'),
                            test=(targets, target_split))
@@ -194,7 +191,13 @@ def _sync_modalities(dataset_cfg, modalities) -> None:
 def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
     """Fill ``domains`` (and ``split``) of the datasets of
     ``train_dataloader``, ``val_dataloader`` and ``test_dataloader`` where
-    ``domains`` is None, and sync top-level ``modalities``.
+    ``domains`` is None, sync the top-level variables
+    (:func:`apply_top_level`) and, for the protocols that evaluate several
+    domains in one dataloader (``single_source``, ``in_domain``), report
+    accuracy per domain (``AccMetric`` evaluators become
+    :class:`~mbcd_mmaction.evaluation.DomainAccMetric`).
+
+    Idempotent: a second call changes nothing.
 
     Args:
         cfg (mmengine.Config | dict): Modified in place.
@@ -207,11 +210,10 @@ def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
 
     Raises:
         KeyError: a key the protocol needs is missing.
-        ValueError: unknown protocol or domain.
+        ValueError: unknown protocol or domain, or a bad top-level variable.
     """
     plan = protocol_domains(cfg, all_domains)
     every_domain = dataset_domains(cfg, all_domains)[0]
-    modalities: Optional[Sequence[str]] = cfg.get('modalities', None)
     for loader_key, (domains, split) in (
             ('train_dataloader', plan.train), ('val_dataloader', plan.val),
             ('test_dataloader', plan.test)):
@@ -227,14 +229,13 @@ def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
             if 'all_domains' in dataset_cfg and \
                     dataset_cfg.get('all_domains', None) is None:
                 dataset_cfg['all_domains'] = list(every_domain)
-            if modalities is not None and 'modalities' in dataset_cfg:
-                _sync_modalities(dataset_cfg, modalities)
+    apply_top_level(cfg)
     model = cfg.get('model', None)
-    if modalities is not None and model is not None and \
-            'modalities' in model:
-        model['modalities'] = tuple(modalities)
     if model is not None:
         _fill_source_domains(model, plan.train[0])
+    if cfg.get('protocol', 'multi_source') in PER_DOMAIN_PROTOCOLS:
+        for key in ('val_evaluator', 'test_evaluator'):
+            _per_domain_evaluator(cfg, key)
     return cfg
 
 
@@ -270,6 +271,132 @@ def _check_no_target_leak(cfg, loader_key: str, dataset_cfg,
         f"{loader_key.split('_')[0]}. Remove the explicit `domains` (the "
         'protocol fills them), or set top-level allow_target_in_training '
         '= True if this is intended (logged).')
+
+
+#: protocols whose validation or test dataloader mixes several domains
+PER_DOMAIN_PROTOCOLS = ('single_source', 'in_domain')
+_ACC_METRICS = ('AccMetric', 'mmaction.AccMetric')
+
+
+def _per_domain_evaluator(cfg, key) -> None:
+    evaluator = cfg.get(key, None)
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else \
+        [evaluator]
+    for metric in metrics:
+        if isinstance(metric, dict) and metric.get('type') in _ACC_METRICS:
+            metric['type'] = 'DomainAccMetric'
+
+
+def _modalities_of(cfg) -> Optional[Tuple[str, ...]]:
+    """Top-level ``modalities`` as a tuple of names: ``--cfg-options
+    modalities=audio`` gives the string ``'audio'``, one modality (a bare
+    ``tuple('audio')`` would be five letters)."""
+    modalities = cfg.get('modalities', None)
+    if modalities is None:
+        return None
+    if isinstance(modalities, str):
+        modalities = (modalities, )
+    if not isinstance(modalities, (list, tuple)) or not modalities or \
+            not all(isinstance(m, str) for m in modalities):
+        raise ValueError(
+            f'modalities={modalities!r}: expected one modality name or a '
+            f'non-empty list of names from {ALL_MODALITIES} (e.g. '
+            '--cfg-options modalities=rgb,audio).')
+    bad = [m for m in modalities if m not in ALL_MODALITIES]
+    if bad:
+        raise ValueError(f'modalities={tuple(modalities)!r}: unknown '
+                         f'{bad}; expected names from {ALL_MODALITIES}.')
+    return tuple(modalities)
+
+
+def _all_datasets(cfg):
+    for loader_key in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+        loader = cfg.get(loader_key, None) or {}
+        for dataset_cfg in _innermost_datasets(loader.get('dataset', None)):
+            yield loader_key, dataset_cfg
+
+
+def _sync_data_root(cfg) -> None:
+    """Top-level ``data_root`` -> every dataset's ``data_root``.
+
+    A config reads the variable when it is parsed, so ``--cfg-options
+    data_root=X`` alone would change nothing. Propagated when the datasets
+    agree on one root (they were written with the variable); datasets
+    with different roots cannot be told apart by one variable: an error.
+    """
+    data_root = cfg.get('data_root', None)
+    if data_root is None:
+        return
+    roots = {(key, str(d.get('data_root'))) for key, d in _all_datasets(cfg)
+             if 'data_root' in d}
+    if len({root for _, root in roots}) > 1 and \
+            any(root != str(data_root) for _, root in roots):
+        raise ValueError(
+            f'data_root={data_root!r} (top level) cannot be applied: the '
+            f'datasets read different roots {sorted(roots)}. Set '
+            '<loader>.dataset.data_root for each dataloader instead.')
+    for _, dataset_cfg in _all_datasets(cfg):
+        if 'data_root' in dataset_cfg:
+            dataset_cfg['data_root'] = data_root
+
+
+def _sync_num_classes(cfg) -> None:
+    """Top-level ``num_classes`` -> ``model.num_classes`` and
+    ``model.cls_head.num_classes`` (where present; mmaction recipes keep
+    it in the head)."""
+    num_classes = cfg.get('num_classes', None)
+    model = cfg.get('model', None)
+    if num_classes is None or model is None:
+        return
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
+            or num_classes < 1:
+        raise ValueError(f'num_classes={num_classes!r}: expected a positive '
+                         'integer.')
+    targets = [node for node in (model, model.get('cls_head', None))
+               if isinstance(node, dict) and 'num_classes' in node]
+    if not targets:
+        raise ValueError(
+            f'num_classes={num_classes} (top level) has no effect: neither '
+            'model.num_classes nor model.cls_head.num_classes exists. Set '
+            'the key of your model that holds the number of classes.')
+    for node in targets:
+        node['num_classes'] = num_classes
+
+
+def apply_top_level(cfg):
+    """Copy the top-level variables an experiment overrides on the command
+    line into the dicts that use them: ``modalities`` (model, datasets,
+    ``PackActionInputs``), ``data_root`` (datasets) and ``num_classes``
+    (model). mmengine resolves a variable where a base file uses it when the
+    base is parsed, so without this ``--cfg-options data_root=X`` would be
+    silently ignored. Idempotent. Returns ``cfg``."""
+    modalities = _modalities_of(cfg)
+    if modalities is not None:
+        cfg['modalities'] = modalities
+        for _, dataset_cfg in _all_datasets(cfg):
+            if 'modalities' in dataset_cfg:
+                _sync_modalities(dataset_cfg, modalities)
+        model = cfg.get('model', None)
+        if model is not None and 'modalities' in model:
+            model['modalities'] = modalities
+    _sync_data_root(cfg)
+    _sync_num_classes(cfg)
+    return cfg
+
+
+#: top-level keys that make a config a DG experiment (protocol applied)
+PROTOCOL_KEYS = ('target_domain', 'source_domain', 'protocol')
+
+
+def apply_experiment(cfg):
+    """What building a runner does to a config: :func:`apply_protocol`
+    when it names a protocol or its domains (:data:`PROTOCOL_KEYS`), else
+    :func:`apply_top_level` only (plain mmaction configs pass through
+    untouched). Returns ``cfg``."""
+    if any(cfg.get(key, None) is not None for key in PROTOCOL_KEYS):
+        return apply_protocol(cfg)
+    return apply_top_level(cfg)
 
 
 def _fill_source_domains(node, sources) -> None:

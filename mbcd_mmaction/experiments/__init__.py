@@ -1,6 +1,9 @@
-"""Experiment bookkeeping, torch-free (stdlib only): the paper's table
-cells and the command that produces each (:mod:`.grid`).
+"""Experiment bookkeeping: the paper's table cells and the command that
+produces each (:mod:`.grid`), sweeps of runs through submitit
+(:mod:`.sweep`), offline model selection (:mod:`.selection`) and the
+tables (:mod:`.collect`).
 
-Importing ``mbcd_mmaction.experiments`` runs the package ``__init__`` (which
-imports torch); tools that must stay light load ``grid.py`` by file path
-(see ``tools/list_experiments.py``)."""
+:mod:`.grid`, :mod:`.selection` and :mod:`.collect` are stdlib-only;
+importing ``mbcd_mmaction.experiments`` runs the package ``__init__``
+(which imports torch), so tools that must stay light load them by file path
+(see ``tools/list_experiments.py`` and ``tools/collect_results.py``)."""

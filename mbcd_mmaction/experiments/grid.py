@@ -1,33 +1,62 @@
 """Every cell of the MBCD paper's result tables as a config + options.
 
-Stdlib only (no torch, no mmengine): ``tools/list_experiments.py`` loads
-this file directly.
+Stdlib only (no torch, no mmengine): ``tools/list_experiments.py``,
+``tools/sweep.py`` and ``tools/collect_results.py`` load this file directly.
 
-Scheme (``configs/`` relative to the repository root):
+Scheme (``configs/`` relative to the repository root). Every protocol is an
+option of the same config (``MMDGRunner`` applies it when the runner is
+built, so the stock tools honour it too):
 
 * Table 1, multi-source, EPIC / HAC, va / vf / af / vaf:
   ``configs/{method}_{dataset}_{mods}.py --cfg-options target_domain=T``;
   the cell is ``test_metrics["acc/fused_top1"]`` of ``target_results.json``.
 * Tables 2 (vaf), 8 (EPIC va/vf/af), 9 (HAC va/vf/af), single-source:
-  ``configs/protocols/{method}_{dataset}_{mods}_single_source.py
-  --cfg-options source_domain=S``; one run tests both targets, cell
-  ``S -> T`` is ``acc/T/fused_top1``.
+  the same config ``--cfg-options protocol=single_source
+  source_domain=S``; one run tests both targets, cell ``S -> T`` is
+  ``acc/T/fused_top1``.
 * Tables 3 (vaf) and 10 (va/vf/af), in-domain, EPIC: columns "D2,D3->D1"
   are the multi-source run's sources tested on their own test splits:
-  ``configs/protocols/{method}_epic_{mods}_in_domain.py --cfg-options
-  target_domain=T``; cell ``acc/fused_top1`` (pooled over the two
-  sources' test splits; ``acc/domain_mean/fused_top1`` is their mean).
+  ``--cfg-options protocol=in_domain target_domain=T``; cell
+  ``acc/fused_top1`` (pooled over the two sources' test splits).
+* Ablation tables (:data:`ABLATIONS`): MBCD Table 4 (each design), Table 5
+  (dropout strategies) and GMP's ablation table, multi-source, one config
+  per row (``configs/ablations/``, see its README).
+
+A method is a config prefix in :data:`METHODS` (one line each, in the
+paper tables' row order); a new method appears in every tool once its line
+and its ``configs/{method}_{dataset}_{mods}.py`` files exist.
 """
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-#: Every method of the tables, by its config prefix
-#: (``configs/{method}_{dataset}_{mods}.py``, one line each). A method's
-#: GMP variant is ``configs/{gmp_variant(method)}_{dataset}_{mods}.py``.
+#: Config prefix of each method (``configs/{method}_{dataset}_{mods}.py``),
+#: one line each, in the paper tables' row order; a method's GMP variant
+#: is ``gmp_variant(method)``.
 METHODS = (
-    'mbcd',
     'erm',
+    'ema',
+    'rna',
+    'simmmdg',
+    'moosa',
+    'cmrf',
+    'mbcd',
+    'gmp',          # ERM + GMP
+    'rna_gmp',
+    'simmmdg_gmp',
+    'moosa_gmp',
+    'cmrf_gmp',
+    'mbcd_gmp',
 )
+#: display name of a method in the tables (default: the prefix)
+METHOD_NAMES = {'erm': 'ERM', 'ema': 'EMA', 'mbcd': 'MBCD', 'gmp': 'ERM+GMP',
+                'mbcd_gmp': 'MBCD+GMP', 'rna': 'RNA-Net',
+                'simmmdg': 'SimMMDG', 'moosa': 'MOOSA', 'cmrf': 'CMRF',
+                'rna_gmp': 'RNA-Net+GMP', 'simmmdg_gmp': 'SimMMDG+GMP',
+                'moosa_gmp': 'MOOSA+GMP', 'cmrf_gmp': 'CMRF+GMP'}
+#: rows every paper table has (MBCD Tables 1-3, 8-10), in order
+PAPER_ROWS = ('erm', 'rna', 'simmmdg', 'moosa', 'cmrf', 'mbcd')
+#: where a method's config lives
+CONFIG_PATTERN = 'configs/{method}_{dataset}_{mods}.py'
 MODALITIES = {'va': ('rgb', 'audio'), 'vf': ('rgb', 'flow'),
               'af': ('flow', 'audio'), 'vaf': ('rgb', 'flow', 'audio')}
 DOMAINS = {'epic': ('D1', 'D2', 'D3'),
@@ -55,6 +84,17 @@ class Cell:
     config: str
     options: Tuple[Tuple[str, str], ...]
     metric: str           # key of target_results.json's test_metrics
+    label: str = ''       # row label of an ablation table
+
+    @property
+    def run_name(self) -> str:
+        """Work-dir name of the run: ``<config stem>/<protocol>_<domain>``
+        (cells of one single-source run share it)."""
+        stem = self.config.rsplit('/', 1)[-1][:-len('.py')]
+        opts = dict(self.options)
+        domain = opts.get('source_domain') if \
+            self.protocol == 'single_source' else opts.get('target_domain')
+        return f'{stem}/{self.protocol}_{domain}'
 
     @property
     def run_id(self) -> str:
@@ -75,17 +115,23 @@ class Cell:
         return d
 
 
-def _multi_source(table, dataset, mods, method) -> Iterator[Cell]:
+def _config(method, dataset, mods, pattern) -> str:
+    return pattern.format(method=method, dataset=dataset, mods=mods)
+
+
+def _multi_source(table, dataset, mods, method,
+                  pattern=CONFIG_PATTERN) -> Iterator[Cell]:
     domains = DOMAINS[dataset]
     for target in domains:
         sources = ','.join(SHORT[d] for d in domains if d != target)
         yield Cell(table, 'multi_source', dataset, mods, method,
                    f'{sources}->{SHORT[target]}',
-                   f'configs/{method}_{dataset}_{mods}.py',
+                   _config(method, dataset, mods, pattern),
                    (('target_domain', target), ), 'acc/fused_top1')
 
 
-def _single_source(table, dataset, mods, method) -> Iterator[Cell]:
+def _single_source(table, dataset, mods, method,
+                   pattern=CONFIG_PATTERN) -> Iterator[Cell]:
     domains = DOMAINS[dataset]
     for source in domains:
         for target in domains:
@@ -94,19 +140,20 @@ def _single_source(table, dataset, mods, method) -> Iterator[Cell]:
             yield Cell(
                 table, 'single_source', dataset, mods, method,
                 f'S:{SHORT[source]} T:{SHORT[target]}',
-                f'configs/protocols/{method}_{dataset}_{mods}'
-                '_single_source.py', (('source_domain', source), ),
+                _config(method, dataset, mods, pattern),
+                (('protocol', 'single_source'), ('source_domain', source)),
                 f'acc/{target}/fused_top1')
 
 
-def _in_domain(table, dataset, mods, method) -> Iterator[Cell]:
+def _in_domain(table, dataset, mods, method,
+               pattern=CONFIG_PATTERN) -> Iterator[Cell]:
     domains = DOMAINS[dataset]
     for target in domains:
         sources = ','.join(SHORT[d] for d in domains if d != target)
         yield Cell(table, 'in_domain', dataset, mods, method,
                    f'{sources}->{SHORT[target]}',
-                   f'configs/protocols/{method}_{dataset}_{mods}'
-                   '_in_domain.py', (('target_domain', target), ),
+                   _config(method, dataset, mods, pattern),
+                   (('protocol', 'in_domain'), ('target_domain', target)),
                    'acc/fused_top1')
 
 
@@ -121,16 +168,80 @@ TABLES = {
 }
 
 
-def table_cells(tables: Optional[Sequence[int]] = None,
+#: ablation table -> (caption, dataset, modalities, rows (label, config))
+ABLATIONS = {
+    4: ('MBCD Table 4: ablation on each design (EPIC-Kitchens, flow + '
+        'audio). AMD: adaptive modality dropout, GCC: gradient consistency, '
+        'EMA: teacher, DL: distillation.', 'epic', 'af', (
+            ('ERM', 'configs/erm_epic_af.py'),
+            ('EMA', 'configs/ablations/table4_ema_epic_af.py'),
+            ('AMD + EMA', 'configs/ablations/table4_ema_amd_epic_af.py'),
+            ('GCC + EMA', 'configs/ablations/table4_ema_gcc_epic_af.py'),
+            ('EMA + DL', 'configs/ablations/table4_ema_dl_epic_af.py'),
+            ('AMD + GCC + EMA + DL (MBCD)', 'configs/mbcd_epic_af.py'))),
+    5: ('MBCD Table 5: dropout strategies (flow + audio; the paper uses '
+        'HAC, these configs EPIC-Kitchens).', 'epic', 'af', (
+            ('w/o dropout', 'configs/ablations/table5_nodrop_epic_af.py'),
+            ('fix dropout', 'configs/ablations/table5_fixdrop_epic_af.py'),
+            ('adaptive dropout (MBCD)', 'configs/mbcd_epic_af.py'))),
+    'gmp': ('GMP ablation (EPIC-Kitchens, video + audio).', 'epic', 'va', (
+        ('baseline (ERM)', 'configs/erm_epic_va.py'),
+        ('modulation only',
+         'configs/ablations/gmp_modulation_only_epic_va.py'),
+        ('projection only',
+         'configs/ablations/gmp_projection_only_epic_va.py'),
+        ('one shared coefficient',
+         'configs/ablations/gmp_shared_coef_epic_va.py'),
+        ('w/o k', 'configs/ablations/gmp_wo_k_epic_va.py'),
+        ('w/o p', 'configs/ablations/gmp_wo_p_epic_va.py'),
+        ('always project classification',
+         'configs/ablations/gmp_proj_cls_epic_va.py'),
+        ('always project domain',
+         'configs/ablations/gmp_proj_dom_epic_va.py'),
+        ('PCGrad', 'configs/ablations/gmp_pcgrad_epic_va.py'),
+        ('reversed projection', 'configs/ablations/gmp_reversed_epic_va.py'),
+        ('full GMP', 'configs/gmp_epic_va.py'))),
+}
+
+
+def parse_table(name) -> object:
+    """``'1'`` -> 1, ``'gmp'`` -> ``'gmp'``; KeyError if no such table."""
+    table = int(name) if str(name).isdigit() else str(name)
+    if table not in TABLES and table not in ABLATIONS:
+        raise KeyError(f'table {name!r}: the tables are '
+                       f'{sorted(TABLES) + sorted(ABLATIONS, key=str)}.')
+    return table
+
+
+def ablation_cells(table) -> List[Cell]:
+    """The cells of the ablation table ``table`` (a key of
+    :data:`ABLATIONS`), one row per config, multi-source."""
+    _, dataset, mods, rows = ABLATIONS[table]
+    cells = []
+    for label, config in rows:
+        method = config.rsplit('/', 1)[-1][:-len('.py')]
+        for cell in _multi_source(table, dataset, mods, method):
+            cells.append(Cell(**{**asdict(cell), 'config': config,
+                                 'options': cell.options, 'label': label}))
+    return cells
+
+
+def table_cells(tables: Optional[Sequence] = None,
                 methods: Sequence[str] = METHODS,
                 datasets: Optional[Sequence[str]] = None,
-                modalities: Optional[Sequence[str]] = None) -> List[Cell]:
-    """The cells of ``tables`` (default: all of :data:`TABLES`), filtered."""
+                modalities: Optional[Sequence[str]] = None,
+                pattern: str = CONFIG_PATTERN) -> List[Cell]:
+    """The cells of ``tables`` (default: all of :data:`TABLES`), filtered;
+    an ablation table (:data:`ABLATIONS`) gives its rows' cells (``methods``
+    and ``pattern`` do not apply to them)."""
     cells = []
     for table in tables or sorted(TABLES):
-        if table not in TABLES:
-            raise KeyError(f'table {table}: the paper tables with results '
-                           f'are {sorted(TABLES)}.')
+        table = parse_table(table)
+        if table in ABLATIONS:
+            cells.extend(c for c in ablation_cells(table)
+                         if (not datasets or c.dataset in datasets) and
+                         (not modalities or c.modalities in modalities))
+            continue
         gen, table_datasets, table_mods = TABLES[table]
         for dataset in table_datasets:
             if datasets and dataset not in datasets:
@@ -139,7 +250,7 @@ def table_cells(tables: Optional[Sequence[int]] = None,
                 if modalities and mods not in modalities:
                     continue
                 for method in methods:
-                    cells.extend(gen(table, dataset, mods, method))
+                    cells.extend(gen(table, dataset, mods, method, pattern))
     return cells
 
 

@@ -78,9 +78,9 @@ def test_custom_imports_added_when_absent(tmp_path):
     (('source_domain=D1', 'protocol=single_source'), True)])
 def test_apply_protocol_runs_for_dg_configs_only(tiny_config, monkeypatch,
                                                 options, called):
-    import mbcd_mmaction.apis.config as config_module
+    import mbcd_mmaction.datasets.protocols as protocols_module
     calls = []
-    monkeypatch.setattr(config_module, 'apply_protocol', calls.append)
+    monkeypatch.setattr(protocols_module, 'apply_protocol', calls.append)
     flags = ('--cfg-options', *options) if options else ()
     cfg = _cfg(tiny_config, *flags)
     assert calls == ([cfg] if called else [])

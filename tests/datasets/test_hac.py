@@ -130,8 +130,6 @@ def test_epic_single_source_and_in_domain_domains(source):
 def test_protocol_errors():
     for keys, err, match in (
             (dict(protocol='single_source'), KeyError, 'source_domain'),
-            (dict(protocol='single_source', source_domain='D1',
-                  target_domain='D1'), ValueError, 'source_domain'),
             (dict(protocol='single_source', source_domain='human'),
              ValueError, 'human'),
             (dict(protocol='in_domain', domain='D7'), ValueError, 'D7')):

@@ -137,7 +137,8 @@ def test_every_grid_method_and_its_gmp_variant_has_configs():
     grid = _grid()
     for method in grid.METHODS:
         assert method in METHOD_CONFIGS, method
-        assert grid.gmp_variant(method) in METHOD_CONFIGS, method
+    for method in grid.PAPER_ROWS:  # every table method also with GMP
+        assert grid.gmp_variant(method) in grid.METHODS, method
 
 
 @pytest.mark.slow

@@ -85,5 +85,5 @@ def test_tool_prints_commands_without_torch():
     cells = json.loads(body)
     assert len(cells) == 18
     assert cells[0]['command'] == (
-        'python tools/train.py configs/protocols/'
-        'mbcd_hac_va_single_source.py --cfg-options source_domain=human')
+        'python tools/train.py configs/mbcd_hac_va.py --cfg-options '
+        'protocol=single_source source_domain=human')

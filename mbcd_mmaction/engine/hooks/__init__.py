@@ -1,5 +1,6 @@
 from .checkpoint_hook import SafeCheckpointHook
 from .ema_teacher_hook import EMATeacherHook
+from .eval_log_hook import EVAL_LOG, EvalLogHook
 from .non_finite_loss_hook import (NonFiniteLossError, NonFiniteLossHook,
                                    NonFiniteOutputError, NonFiniteOutputHook,
                                    NonFiniteWeightsError,
@@ -9,8 +10,8 @@ from .rank_state_hook import RankStateDumpHook
 from .skipped_samples_hook import SkippedSamplesHook
 from .trunk_cache_hook import TrunkCacheCheckHook
 
-__all__ = ['EMATeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'NonFiniteOutputError', 'NonFiniteOutputHook',
+__all__ = ['EMATeacherHook', 'EVAL_LOG', 'EvalLogHook', 'NonFiniteLossError',
+           'NonFiniteLossHook', 'NonFiniteOutputError', 'NonFiniteOutputHook',
            'NonFiniteWeightsError', 'check_finite_weights',
            'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook',
            'SkippedSamplesHook', 'TrunkCacheCheckHook']

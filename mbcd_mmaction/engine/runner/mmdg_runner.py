@@ -1,4 +1,5 @@
 """Runner with crash-safe checkpoints and mid-epoch resume."""
+import copy
 import glob
 import os
 import os.path as osp
@@ -9,6 +10,8 @@ from mmaction.registry import RUNNERS
 from mmengine.dist import master_only
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop, Runner
+
+from mbcd_mmaction.datasets.protocols import apply_experiment
 
 from .atomic import commit, is_complete_checkpoint, temp_path_for
 from .loops import ResumableEpochBasedTrainLoop
@@ -38,9 +41,27 @@ class MMDGRunner(Runner):
       built as :class:`ResumableEpochBasedTrainLoop`, which skips the
       batches of the interrupted epoch that were already trained.
 
-    Selected with ``runner_type = 'MMDGRunner'``; ``mbcd_mmaction.apis``
-    builds it from mmaction's ``RUNNERS``.
+    * **The experiment is resolved when the runner is built**:
+      :meth:`from_cfg` applies the protocol and the top-level variables
+      (:func:`mbcd_mmaction.datasets.protocols.apply_experiment`), so
+      ``--cfg-options protocol=single_source source_domain=D2`` works with
+      every tool that builds the runner from the registry.
+
+    Selected with ``runner_type = 'MMDGRunner'``. MMAction2's
+    ``tools/train.py`` / ``tools/test.py`` (and ``mim train mmaction``)
+    build ``RUNNERS.build(cfg)`` when the config has ``runner_type``, which
+    calls :meth:`from_cfg`; so does ``mbcd_mmaction.apis``. mmengine's
+    ``Runner.from_cfg`` called on the base class itself ignores
+    ``runner_type`` (it builds a plain ``Runner``).
     """
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'MMDGRunner':
+        """Build the runner from ``cfg`` (not modified) after
+        :func:`apply_experiment` on a copy of it."""
+        cfg = copy.deepcopy(cfg)
+        apply_experiment(cfg)
+        return super().from_cfg(cfg)
 
     def build_train_loop(self, loop):
         if isinstance(loop, dict) and loop.get('type', None) in (

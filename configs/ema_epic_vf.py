@@ -1,0 +1,2 @@
+_base_ = ['./ema_epic_vaf.py']
+modalities = ('rgb', 'flow')

@@ -1,0 +1,2 @@
+_base_ = ['./ema_hac_vaf.py']
+modalities = ('rgb', 'audio')

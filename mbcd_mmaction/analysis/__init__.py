@@ -1,0 +1,11 @@
+"""The MBCD paper's analyses on trained runs: flatness (Figure 3),
+modality-shift robustness (Figure 1b), missing modality, t-SNE of the fused
+embeddings (Figure 6) and training curves (Figure 5). Each function returns
+the numbers (JSON-able dicts); :mod:`.plots` draws them;
+``tools/analyze.py`` runs them on work dirs."""
+from .core import (TargetData, flatness, load_run, missing_modality,
+                   modality_noise, tsne_embeddings)
+from .curves import training_curves
+
+__all__ = ['TargetData', 'flatness', 'load_run', 'missing_modality',
+           'modality_noise', 'training_curves', 'tsne_embeddings']

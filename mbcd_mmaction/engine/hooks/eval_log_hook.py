@@ -1,0 +1,181 @@
+"""One JSON line per validation: source-val and target accuracy, for the
+student and the teacher, so model selection can be done offline."""
+import copy
+import json
+import os
+import os.path as osp
+import random
+from contextlib import contextmanager
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from mmaction.registry import HOOKS
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mbcd_mmaction.apis.results import to_jsonable
+from mbcd_mmaction.experiments.selection import EVAL_LOG
+
+
+@contextmanager
+def _preserved_rng():
+    """Restore every random stream afterwards: the target evaluation must
+    not change the training that follows (a ``DataLoader`` iterator draws
+    its base seed from torch's global generator), so a run trains the same
+    with the log on or off, and resumes equal."""
+    states = (torch.get_rng_state(), np.random.get_state(), random.getstate(),
+              torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+              else None)
+    try:
+        yield
+    finally:
+        torch.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
+        if states[3] is not None:
+            torch.cuda.set_rng_state_all(states[3])
+
+
+@HOOKS.register_module()
+class EvalLogHook(Hook):
+    """After every validation, appends one JSON line to
+    ``<work_dir>/eval_log.jsonl``::
+
+        {"epoch": 3, "iter": 24, "selected": "teacher",
+         "val":    {"teacher": {"acc/fused_top1": ..., "acc/rgb_top1": ...},
+                    "student": {...}},
+         "target": {"teacher": {...}, "student": {...}}}
+
+    ``val`` is the source validation split (the metrics of the run's own
+    ``ValLoop`` for the model it evaluates, ``selected``), ``target`` the
+    test split (the target domains; per-domain keys ``acc/<domain>/...``
+    when the test evaluator is ``DomainAccMetric``). A model with an EMA
+    teacher (``model.teacher`` not None) is evaluated as both teacher and
+    student by switching its ``evaluate_with`` attribute; other models
+    appear as ``student``. Model selection (source-validation, oracle) is
+    then applied offline by :mod:`mbcd_mmaction.experiments.selection`;
+    training still keeps and tests the source-validation checkpoint.
+
+    Every random stream is restored after the extra evaluations, so the
+    training is identical with the hook on or off.
+
+    Args:
+        filename (str): File name in the work dir. Defaults to
+            'eval_log.jsonl'.
+        evaluate_target (bool): Evaluate the target (test) split at each
+            validation. Defaults to True.
+        evaluate_student (bool): Also evaluate the student of a model with a
+            teacher (one more pass over each split). Defaults to True.
+        target_interval (int): Evaluate the target at every
+            ``target_interval``-th validation (and its other models'
+            source-val); the others log the ValLoop's metrics only.
+            Defaults to 1.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, filename: str = EVAL_LOG, evaluate_target: bool = True,
+                 evaluate_student: bool = True,
+                 target_interval: int = 1) -> None:
+        if not isinstance(target_interval, int) or target_interval < 1:
+            raise ValueError('EvalLogHook: target_interval must be a '
+                             f'positive integer, got {target_interval!r}')
+        self.filename = filename
+        self.evaluate_target = evaluate_target
+        self.evaluate_student = evaluate_student
+        self.target_interval = target_interval
+        self._num_validations = 0
+        self._built = {}  # loader key -> (dataloader, evaluator) or None
+
+    # -- helpers ---------------------------------------------------------
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def _variants(self, model) -> List[str]:
+        """Models to evaluate, the ValLoop's one first."""
+        if getattr(model, 'teacher', None) is None:
+            return ['student']
+        selected = getattr(model, 'evaluate_with', 'teacher')
+        other = 'student' if selected == 'teacher' else 'teacher'
+        return [selected, other] if self.evaluate_student else [selected]
+
+    def _loader(self, runner, loader_key: str, evaluator_key: str):
+        """(dataloader, evaluator) of ``runner.cfg``'s keys, built once."""
+        if loader_key not in self._built:
+            self._built[loader_key] = self._build(runner, loader_key,
+                                                  evaluator_key)
+        return self._built[loader_key]
+
+    @staticmethod
+    def _build(runner, loader_key: str, evaluator_key: str):
+        loader_cfg = runner.cfg.get(loader_key, None)
+        evaluator_cfg = runner.cfg.get(evaluator_key, None)
+        if not loader_cfg or not evaluator_cfg:
+            return None
+        loader = runner.build_dataloader(
+            copy.deepcopy(loader_cfg), seed=runner.seed,
+            diff_rank_seed=(runner.cfg.get('randomness', None) or {}).get(
+                'diff_rank_seed', False))
+        evaluator = runner.build_evaluator(copy.deepcopy(evaluator_cfg))
+        if hasattr(loader.dataset, 'metainfo'):
+            evaluator.dataset_meta = loader.dataset.metainfo
+        return loader, evaluator
+
+    @staticmethod
+    @torch.no_grad()
+    def _evaluate(runner, loader, evaluator) -> Dict:
+        runner.model.eval()
+        for data_batch in loader:
+            outputs = runner.model.val_step(data_batch)
+            evaluator.process(data_samples=outputs, data_batch=data_batch)
+        return evaluator.evaluate(len(loader.dataset))
+
+    @contextmanager
+    def _evaluating_with(self, model, variant: str):
+        if getattr(model, 'teacher', None) is None:
+            yield
+            return
+        before = model.evaluate_with
+        model.evaluate_with = variant
+        try:
+            yield
+        finally:
+            model.evaluate_with = before
+
+    # -- hook --------------------------------------------------------------
+    def after_val_epoch(self, runner,
+                        metrics: Optional[Dict[str, float]] = None) -> None:
+        model = self._model(runner)
+        variants = self._variants(model)
+        record = dict(epoch=runner.epoch, iter=runner.iter,
+                      selected=variants[0],
+                      val={variants[0]: dict(metrics or {})}, target={})
+        self._num_validations += 1
+        full = (self._num_validations - 1) % self.target_interval == 0
+        if full:
+            with _preserved_rng():
+                source = self._loader(runner, 'val_dataloader',
+                                      'val_evaluator') \
+                    if len(variants) > 1 else None
+                for variant in variants[1:] if source else ():
+                    with self._evaluating_with(model, variant):
+                        record['val'][variant] = self._evaluate(
+                            runner, *source)
+                target = self._loader(runner, 'test_dataloader',
+                                      'test_evaluator') \
+                    if self.evaluate_target else None
+                for variant in variants if target else ():
+                    with self._evaluating_with(model, variant):
+                        record['target'][variant] = self._evaluate(
+                            runner, *target)
+        if is_main_process():
+            path = osp.join(runner.work_dir, self.filename)
+            os.makedirs(runner.work_dir, exist_ok=True)
+            with open(path, 'a') as f:
+                f.write(json.dumps(to_jsonable(record)) + '\n')
+                f.flush()
+                os.fsync(f.fileno())

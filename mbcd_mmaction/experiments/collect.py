@@ -1,0 +1,259 @@
+"""Sweep work dirs -> the MBCD paper's tables (Markdown and CSV).
+
+Torch-free (stdlib only). The run of a table cell and seed lives in
+``<work_root>/<run name>/seed<N>`` (:mod:`.sweep`). Its number is
+
+* ``source_val`` (default, the papers' rule and the tables'): the
+  ``test_metrics`` of ``target_results.json``, i.e. the checkpoint with
+  the best source-validation accuracy, tested on the target by
+  ``tools/train.py``;
+* ``oracle``: the best target accuracy over the epochs of
+  ``eval_log.jsonl`` (:class:`.selection.Oracle`; marked as an oracle).
+
+A cell shows ``mean ± std (n)`` in percent over the seeds found, ``std``
+the sample standard deviation (ddof=1; ``—`` with one seed), and names
+the seeds that are missing (no work dir), failed (``sweep_status.json``)
+or unfinished; a cell without any number says which. ``Avg.`` is the mean
+of the row's cell means, as in the paper, only when every cell has one.
+"""
+import csv
+import io
+import json
+import math
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from . import grid
+from .selection import SELECTIONS, read_eval_log
+
+RESULTS = 'target_results.json'
+STATUS = 'sweep_status.json'
+MODALITY_COLUMNS = (('Video', 'rgb'), ('Audio', 'audio'), ('Flow', 'flow'))
+DATASET_NAMES = {'epic': 'EPIC-Kitchens', 'hac': 'HAC'}
+CAPTIONS = {
+    1: 'MBCD Table 1: multi-modal multi-source DG accuracy.',
+    2: 'MBCD Table 2: multi-modal single-source DG accuracy, video + audio '
+       '+ flow (S: source, T: target).',
+    3: 'MBCD Table 3: multi-modal in-domain accuracy on EPIC-Kitchens.',
+    8: 'MBCD Table 8: multi-modal single-source DG accuracy on '
+       'EPIC-Kitchens with two modalities.',
+    9: 'MBCD Table 9: multi-modal single-source DG accuracy on HAC with '
+       'two modalities.',
+    10: 'MBCD Table 10: multi-modal in-domain accuracy on EPIC-Kitchens '
+        'with two modalities.',
+}
+
+
+@dataclass
+class CellResult:
+    """The seeds of one table cell."""
+    values: Dict[int, float] = field(default_factory=dict)  # seed -> %
+    missing: List[int] = field(default_factory=list)
+    failed: List[int] = field(default_factory=list)
+    unfinished: List[int] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> Optional[float]:
+        return sum(self.values.values()) / self.n if self.n else None
+
+    @property
+    def std(self) -> Optional[float]:
+        """Sample standard deviation (ddof=1); None below two seeds."""
+        if self.n < 2:
+            return None
+        mean = self.mean
+        return math.sqrt(sum((v - mean) ** 2 for v in self.values.values())
+                         / (self.n - 1))
+
+    def notes(self) -> str:
+        parts = [f'{label} seed {",".join(map(str, seeds))}'
+                 for label, seeds in (('missing', self.missing),
+                                      ('failed', self.failed),
+                                      ('unfinished', self.unfinished))
+                 if seeds]
+        return '; '.join(parts)
+
+    def format(self) -> str:
+        if not self.n:
+            states = [s for s, seeds in (('failed', self.failed),
+                                         ('unfinished', self.unfinished),
+                                         ('missing', self.missing)) if seeds]
+            return ' / '.join(states) or 'missing'
+        std = '—' if self.std is None else f'{self.std:.2f}'
+        text = f'{self.mean:.2f} ± {std} (n={self.n})'
+        notes = self.notes()
+        return f'{text} [{notes}]' if notes else text
+
+
+def _read_json(path: str) -> Optional[Dict]:
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def run_value(work_dir: str, metric: str, selection: str = 'source_val'
+              ) -> Tuple[str, Optional[float]]:
+    """``(state, value in %)`` of one run: state ``'ok'`` with a value, or
+    ``'missing'``, ``'failed'``, ``'unfinished'`` without one."""
+    if not osp.isdir(work_dir):
+        return 'missing', None
+    results = _read_json(osp.join(work_dir, RESULTS))
+    if results is None:
+        status = _read_json(osp.join(work_dir, STATUS)) or {}
+        return ('failed' if status.get('state') == 'failed'
+                else 'unfinished'), None
+    if selection == 'source_val':
+        metrics = results.get('test_metrics', {})
+        if metric not in metrics:
+            raise KeyError(f'{osp.join(work_dir, RESULTS)} has no '
+                           f'{metric!r}; it has {sorted(metrics)}')
+        return 'ok', 100.0 * float(metrics[metric])
+    rule = SELECTIONS[selection]
+    log = osp.join(work_dir, 'eval_log.jsonl')
+    if not osp.isfile(log):
+        return 'unfinished', None
+    chosen = rule.select(read_eval_log(log), target_metric=metric)
+    if chosen is None or chosen.target_score is None:
+        return 'unfinished', None
+    return 'ok', 100.0 * float(chosen.target_score)
+
+
+def table_methods(methods: Optional[Sequence[str]] = None) -> List[str]:
+    """Rows of the method tables: the paper's (:data:`grid.PAPER_ROWS`),
+    then every other method of the grid; or ``methods``."""
+    if methods:
+        return list(methods)
+    return list(grid.PAPER_ROWS) + [m for m in grid.METHODS
+                                    if m not in grid.PAPER_ROWS]
+
+
+def table_cells(table, methods: Optional[Sequence[str]] = None,
+                datasets: Optional[Sequence[str]] = None,
+                pattern: str = grid.CONFIG_PATTERN) -> List:
+    """The grid cells of a table (ablation tables: their rows)."""
+    if table in grid.ABLATIONS:
+        return [c for c in grid.ablation_cells(table)
+                if not datasets or c.dataset in datasets]
+    return grid.table_cells([table], table_methods(methods), datasets,
+                            pattern=pattern)
+
+
+def table_layout(cells) -> Tuple[List, List]:
+    """Rows ``(key, label, modalities)`` and columns ``(dataset, column)``
+    in the paper's order (method tables: grouped by modalities)."""
+    if cells and cells[0].label:
+        rows = list(dict.fromkeys((c.method, c.label, c.modalities)
+                                  for c in cells))
+    else:
+        mods_order = list(dict.fromkeys(c.modalities for c in cells))
+        methods = list(dict.fromkeys(c.method for c in cells))
+        rows = [(m, grid.METHOD_NAMES.get(m, m), mods)
+                for mods in mods_order for m in methods]
+    columns = list(dict.fromkeys((c.dataset, c.column) for c in cells))
+    return rows, columns
+
+
+def collect_table(cells, work_root: str, seeds: Sequence[int],
+                  selection: str = 'source_val') -> Dict:
+    """``{(row key, mods): {(dataset, column): CellResult}}``."""
+    out: Dict = {}
+    for cell in cells:
+        result = CellResult()
+        for seed in seeds:
+            work_dir = osp.join(work_root, cell.run_name, f'seed{seed}')
+            state, value = run_value(work_dir, cell.metric, selection)
+            if state == 'ok':
+                result.values[seed] = value
+            else:
+                getattr(result, state).append(seed)
+        out.setdefault((cell.method, cell.modalities), {})[
+            (cell.dataset, cell.column)] = result
+    return out
+
+
+def _avg(results: Sequence[CellResult]) -> str:
+    means = [r.mean for r in results]
+    if not means or any(m is None for m in means):
+        return '—'
+    return f'{sum(means) / len(means):.2f}'
+
+
+def caption(table, selection: str, seeds: Sequence[int]) -> str:
+    head = grid.ABLATIONS[table][0] if table in grid.ABLATIONS \
+        else CAPTIONS[table]
+    return (f'{head} Top-1 accuracy (%), mean ± sample std (ddof=1) over '
+            f'seeds {list(seeds)}, n = seeds with a result; '
+            f'{SELECTIONS[selection].description}.')
+
+
+def render_table(table, cells, results: Dict, selection: str,
+                 seeds: Sequence[int]) -> Tuple[str, List[List[str]]]:
+    """Markdown of one table and its long-format CSV rows."""
+    rows, columns = table_layout(cells)
+    datasets = list(dict.fromkeys(d for d, _ in columns))
+    header = ['Method'] + [name for name, _ in MODALITY_COLUMNS]
+    for dataset in datasets:
+        header += [f'{DATASET_NAMES[dataset]} {col}'
+                   for d, col in columns if d == dataset]
+        header.append(f'{DATASET_NAMES[dataset]} Avg.')
+    lines = [f'### Table {table}', '', caption(table, selection, seeds), '',
+             '| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    csv_rows = []
+    for key, label, mods in rows:
+        cells = results.get((key, mods), {})
+        used = grid.MODALITIES[mods]
+        line = [label] + ['✓' if m in used else '' for _, m in
+                          MODALITY_COLUMNS]
+        for dataset in datasets:
+            row_cells = [cells[(d, col)] for d, col in columns
+                         if d == dataset]
+            line += [r.format() for r in row_cells]
+            line.append(_avg(row_cells))
+        lines.append('| ' + ' | '.join(line) + ' |')
+        for (dataset, column), r in cells.items():
+            csv_rows.append([
+                table, label, mods, dataset, column,
+                '' if r.mean is None else f'{r.mean:.4f}',
+                '' if r.std is None else f'{r.std:.4f}', r.n,
+                ' '.join(f'{s}:{v:.4f}' for s, v in sorted(r.values.items())),
+                ' '.join(map(str, r.missing)), ' '.join(map(str, r.failed)),
+                ' '.join(map(str, r.unfinished)), selection])
+    return '\n'.join(lines) + '\n', csv_rows
+
+
+CSV_HEADER = ['table', 'row', 'modalities', 'dataset', 'column', 'mean',
+              'std', 'n', 'values', 'missing_seeds', 'failed_seeds',
+              'unfinished_seeds', 'selection']
+
+
+def collect(work_root: str, tables: Sequence, seeds: Sequence[int],
+            selection: str = 'source_val',
+            methods: Optional[Sequence[str]] = None,
+            datasets: Optional[Sequence[str]] = None,
+            pattern: str = grid.CONFIG_PATTERN) -> Tuple[str, str]:
+    """(Markdown, CSV) of ``tables`` (rows: every method of the paper
+    tables and the grid unless ``methods`` is given)."""
+    if selection not in SELECTIONS:
+        raise KeyError(f'selection {selection!r}: expected one of '
+                       f'{sorted(SELECTIONS)}')
+    parts, csv_rows = [], []
+    for table in tables:
+        table = grid.parse_table(table)
+        cells = table_cells(table, methods, datasets, pattern)
+        md, rows = render_table(
+            table, cells, collect_table(cells, work_root, seeds, selection),
+            selection, seeds)
+        parts.append(md)
+        csv_rows += rows
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows)
+    return '\n'.join(parts), buffer.getvalue()

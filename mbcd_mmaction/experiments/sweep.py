@@ -1,0 +1,419 @@
+"""Sweeps: a grid of training runs launched through ``submitit``.
+
+Each run is ``tools/train.py CONFIG --work-dir DIR --seed N --cfg-options
+...`` in its own work dir ``<work_root>/<run name>/seed<N>``, executed as a
+submitit job: :class:`submitit.LocalExecutor` on one machine (N jobs at a
+time, each given its own GPU(s) when there are GPUs, else CPU processes) or
+:class:`submitit.AutoExecutor` on a Slurm cluster (GPUs per job, partition,
+time limit). submitit runs the jobs; this module only decides which runs to
+start, keeps at most N local jobs running and reports progress.
+
+State of a run, from its work dir:
+
+* ``done``: ``target_results.json`` exists (tools/train.py writes it,
+  atomically, after testing the best checkpoint) -> skipped;
+* ``interrupted``: the work dir holds checkpoints but no results (a killed
+  run or sweep) -> continued with ``--resume`` when the sweep is given
+  ``--resume``, else left alone and reported;
+* ``failed``: the last attempt of an earlier sweep exited non-zero
+  (``sweep_status.json``) -> like ``interrupted``;
+* ``todo``: nothing yet.
+
+A run that fails is retried once (``retries``), continuing from its last
+checkpoint with ``--resume``. ``sweep_status.json`` in the work dir records
+the state, the attempt, the command and its log (``sweep_attempt<k>.log``),
+so ``tools/collect_results.py`` shows a failed run as failed.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+from . import grid as grid_module
+
+RESULTS = 'target_results.json'
+STATUS = 'sweep_status.json'
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TRAIN_TOOL = osp.join(REPO_ROOT, 'tools', 'train.py')
+
+
+@dataclass
+class Run:
+    """One training run of the sweep."""
+    name: str                     # <config stem>/<protocol>_<domain>
+    config: str
+    options: List[str]            # key=value, --cfg-options
+    seed: int
+    work_dir: str
+
+    def command(self, resume: bool = False,
+                python: str = sys.executable) -> List[str]:
+        cmd = [python, TRAIN_TOOL, self.config, '--work-dir', self.work_dir,
+               '--seed', str(self.seed)]
+        if resume:
+            cmd.append('--resume')
+        if self.options:
+            cmd += ['--cfg-options', *self.options]
+        return cmd
+
+    def state(self) -> str:
+        """'done', 'failed', 'interrupted' or 'todo' (see module doc)."""
+        if osp.isfile(osp.join(self.work_dir, RESULTS)):
+            return 'done'
+        status = read_status(self.work_dir)
+        if status.get('state') == 'failed':
+            return 'failed'
+        if glob.glob(osp.join(self.work_dir, '*.pth')) or osp.isfile(
+                osp.join(self.work_dir, 'last_checkpoint')):
+            return 'interrupted'
+        return 'todo'
+
+
+def read_status(work_dir: str) -> Dict:
+    path = osp.join(work_dir, STATUS)
+    if not osp.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def _write_status(work_dir: str, **fields) -> None:
+    os.makedirs(work_dir, exist_ok=True)
+    status = {**read_status(work_dir), **fields}
+    tmp = osp.join(work_dir, f'.{STATUS}.tmp')
+    with open(tmp, 'w') as f:
+        json.dump(status, f, indent=1)
+    os.replace(tmp, osp.join(work_dir, STATUS))
+
+
+def training_job(command: Sequence[str], log: str, cwd: str):
+    """The function submitit executes for a run: ``command`` in ``cwd``,
+    stdout and stderr into ``log``. A ``submitit.helpers.CommandFunction``
+    (its job process imports submitit only, not this package); it raises
+    when the command fails, so submitit reports the job as failed."""
+    from submitit.helpers import CommandFunction
+    return CommandFunction(
+        ['bash', '-c', f'exec {shlex.join(command)} > {shlex.quote(log)} '
+         '2>&1'], verbose=False, cwd=cwd)
+
+
+def plan_grid_runs(cells, seeds: Sequence[int], work_root: str,
+                   extra_options: Sequence[str] = ()) -> List[Run]:
+    """One :class:`Run` per distinct training run of ``cells`` and seed."""
+    runs: Dict[str, Run] = {}
+    for cell in cells:
+        for seed in seeds:
+            key = f'{cell.run_id}#{seed}'
+            if key not in runs:
+                runs[key] = Run(
+                    name=cell.run_name, config=cell.config,
+                    options=[f'{k}={v}' for k, v in cell.options] +
+                    list(extra_options), seed=seed,
+                    work_dir=osp.join(work_root, cell.run_name,
+                                      f'seed{seed}'))
+    return list(runs.values())
+
+
+def plan_config_runs(config: str, seeds: Sequence[int], work_root: str,
+                     extra_options: Sequence[str] = (),
+                     protocol: Optional[str] = None,
+                     domains: Sequence[str] = ()) -> List[Run]:
+    """Runs of one config: per domain (``target_domain``, or
+    ``source_domain`` for ``single_source``) if given, and per seed."""
+    stem = osp.splitext(osp.basename(config))[0]
+    key = 'source_domain' if protocol == 'single_source' else 'target_domain'
+    variants = [(f'{protocol or "multi_source"}_{d}', [f'{key}={d}'])
+                for d in domains] or [('default', [])]
+    if protocol:
+        variants = [(n, [f'protocol={protocol}', *o]) for n, o in variants]
+    runs = []
+    for name, options in variants:
+        for seed in seeds:
+            runs.append(Run(f'{stem}/{name}', config,
+                            options + list(extra_options), seed,
+                            osp.join(work_root, stem, name, f'seed{seed}')))
+    return runs
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = int(width * done / total) if total else width
+    return '[' + '#' * filled + '.' * (width - filled) + ']'
+
+
+class Sweep:
+    """Launch ``runs`` through a submitit executor.
+
+    Args:
+        runs: From :func:`plan_grid_runs` / :func:`plan_config_runs`.
+        executor: A submitit executor (``LocalExecutor`` or
+            ``AutoExecutor``).
+        max_parallel (int): Jobs running at once (local executor); 0: all
+            at once (a cluster queues them itself).
+        gpu_slots (list[list[int]]): For the local executor, the GPUs each
+            concurrent job gets (``visible_gpus``); empty: CPU jobs.
+        resume (bool): Continue interrupted runs with ``--resume``.
+        retries (int): Attempts after a failure, each with ``--resume``.
+        cwd (str): Working directory of the runs (the repository root, where
+            ``configs/`` lives).
+        poll_s (float): Seconds between progress checks.
+        out: Stream of the progress lines.
+    """
+
+    def __init__(self, runs: Sequence[Run], executor, max_parallel: int = 1,
+                 gpu_slots: Sequence[Sequence[int]] = (),
+                 resume: bool = False, retries: int = 1,
+                 cwd: str = REPO_ROOT, poll_s: float = 1.0,
+                 out=sys.stdout) -> None:
+        names = [r.work_dir for r in runs]
+        if len(set(names)) != len(names):
+            raise ValueError('two runs of the sweep share a work dir')
+        self.runs = list(runs)
+        self.executor = executor
+        self.max_parallel = max_parallel
+        self.gpu_slots = [list(s) for s in gpu_slots]
+        self.resume = resume
+        self.retries = retries
+        self.cwd = cwd
+        self.poll_s = poll_s
+        self.out = out
+
+    def _print(self, msg: str) -> None:
+        print(msg, file=self.out, flush=True)
+
+    def _submit(self, run: Run, attempt: int, slot: Optional[int]):
+        resume = attempt > 0 or run.state() in ('interrupted', 'failed')
+        if slot is not None and self.gpu_slots:
+            self.executor.update_parameters(
+                visible_gpus=self.gpu_slots[slot],
+                gpus_per_node=len(self.gpu_slots[slot]))
+        self.executor.update_parameters(name=run.name.replace('/', '_'))
+        command = run.command(resume)
+        os.makedirs(run.work_dir, exist_ok=True)
+        log = osp.join(run.work_dir, f'sweep_attempt{attempt}.log')
+        _write_status(run.work_dir, state='running', attempt=attempt,
+                      command=shlex.join(command), log=log)
+        return self.executor.submit(training_job(command, log, self.cwd))
+
+    def launch(self) -> Dict[str, int]:
+        """Run every pending run (retrying failures) and wait for them.
+
+        Returns:
+            dict: counts ``done`` (finished in this call or before),
+            ``failed``, ``launched`` (runs started), ``skipped`` (already
+            done), ``interrupted`` (interrupted or failed earlier, left
+            alone without ``resume``).
+        """
+        counts = dict(done=0, failed=0, launched=0, skipped=0,
+                      interrupted=0)
+        queue = []
+        for run in self.runs:
+            state = run.state()
+            if state == 'done':
+                counts['skipped'] += 1
+                counts['done'] += 1
+            elif state in ('interrupted', 'failed') and not self.resume:
+                counts['interrupted'] += 1
+                self._print(f'{state} earlier (pass --resume to continue it '
+                            f'from its last checkpoint): {run.work_dir}')
+            else:
+                queue.append(run)
+        total = len(self.runs)
+        slots = list(range(max(len(self.gpu_slots), 1)))
+        limit = self.max_parallel or len(queue) or 1
+        if self.gpu_slots:
+            limit = min(limit, len(self.gpu_slots))
+        running = {}  # job -> (run, attempt, slot)
+        attempts = {id(r): 0 for r in queue}
+        last = None
+        while queue or running:
+            while queue and len(running) < limit:
+                run = queue.pop(0)
+                slot = slots.pop(0) if self.gpu_slots else None
+                job = self._submit(run, attempts[id(run)], slot)
+                if attempts[id(run)] == 0:
+                    counts['launched'] += 1
+                running[job] = (run, attempts[id(run)], slot)
+            for job in [j for j in running if j.done()]:
+                run, attempt, slot = running.pop(job)
+                if slot is not None:
+                    slots.append(slot)
+                try:
+                    job.result()
+                    _write_status(run.work_dir, state='done')
+                    counts['done'] += 1
+                except Exception as err:  # noqa: BLE001 - reported below
+                    _write_status(run.work_dir, state='failed',
+                                  error=str(err)[-2000:])
+                    if attempt < self.retries:
+                        attempts[id(run)] = attempt + 1
+                        self._print(f'FAILED (retrying with --resume): '
+                                    f'{run.work_dir}')
+                        queue.insert(0, run)
+                    else:
+                        counts['failed'] += 1
+                        log = read_status(run.work_dir).get('log')
+                        self._print(f'FAILED: {run.work_dir} (log: {log})')
+            line = (f'{_bar(counts["done"], total)} {counts["done"]}/{total}'
+                    f' done, {len(running)} running, {counts["failed"]} '
+                    f'failed')
+            if line != last:
+                self._print(line)
+                last = line
+            if running:
+                time.sleep(self.poll_s)
+        return counts
+
+
+def gpu_slots(num_gpus: int, gpus_per_job: int) -> List[List[int]]:
+    """Disjoint GPU sets for concurrent local jobs."""
+    if gpus_per_job <= 0 or num_gpus <= 0:
+        return []
+    return [list(range(i, i + gpus_per_job))
+            for i in range(0, num_gpus - gpus_per_job + 1, gpus_per_job)]
+
+
+def make_executor(kind: str, folder: str, timeout_min: int,
+                  gpus_per_job: int = 1, partition: Optional[str] = None,
+                  cpus_per_task: Optional[int] = None,
+                  slurm_options: Optional[Dict] = None):
+    """A submitit executor: ``'local'`` or ``'slurm'``."""
+    import submitit
+    if kind == 'local':
+        executor = submitit.LocalExecutor(folder=folder)
+        executor.update_parameters(timeout_min=timeout_min)
+        return executor
+    if kind != 'slurm':
+        raise ValueError(f'executor {kind!r}: expected local or slurm')
+    executor = submitit.AutoExecutor(folder=folder, cluster='slurm')
+    params = dict(timeout_min=timeout_min, gpus_per_node=gpus_per_job,
+                  tasks_per_node=1, nodes=1)
+    if partition:
+        params['slurm_partition'] = partition
+    if cpus_per_task:
+        params['cpus_per_task'] = cpus_per_task
+    if slurm_options:
+        params['slurm_additional_parameters'] = dict(slurm_options)
+    executor.update_parameters(**params)
+    return executor
+
+
+def build_parser():
+    import argparse
+    grid = grid_module
+    parser = argparse.ArgumentParser(
+        description='Launch a grid of training runs (methods x datasets x '
+        'protocols x modalities x targets x seeds) with submitit; skip '
+        'finished runs, retry a failed run once.')
+    sel = parser.add_argument_group('grid (the paper tables, '
+                                    'mbcd_mmaction/experiments/grid.py)')
+    sel.add_argument('--table', type=grid.parse_table, nargs='+',
+                     help='tables %s, ablation tables %s (default: 1)' % (
+                         sorted(grid.TABLES), sorted(grid.ABLATIONS, key=str)))
+    sel.add_argument('--method', nargs='+', choices=grid.METHODS,
+                     default=list(grid.METHODS))
+    sel.add_argument('--dataset', nargs='+', choices=sorted(grid.DOMAINS))
+    sel.add_argument('--modalities', nargs='+',
+                     choices=sorted(grid.MODALITIES))
+    sel.add_argument('--protocol', nargs='+',
+                     choices=['multi_source', 'single_source', 'in_domain'])
+    sel.add_argument('--domain', nargs='+',
+                     help='keep the runs whose target (source for '
+                     'single_source) is one of these')
+    sel.add_argument('--config-pattern', default=grid.CONFIG_PATTERN,
+                     help='config of a method (default %(default)s; e.g. '
+                     'configs/demo/{method}_{dataset}_{mods}_demo.py)')
+    one = parser.add_argument_group('or one config')
+    one.add_argument('--config', help='sweep this config instead of the '
+                     'grid (per --domain and --seeds)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='added to every run (e.g. a reduced budget '
+                        'train_cfg.max_epochs=2)')
+    parser.add_argument('--work-root', default='work_dirs/sweep')
+    parser.add_argument('--executor', choices=['local', 'slurm'],
+                        default='local')
+    parser.add_argument('--jobs', type=int, default=0,
+                        help='local: runs at once (default: one per '
+                        'GPU set, or 1 without GPUs)')
+    parser.add_argument('--gpus-per-job', type=int, default=1)
+    parser.add_argument('--partition', help='slurm partition')
+    parser.add_argument('--time', type=int, default=24 * 60,
+                        help='time limit of a run in minutes')
+    parser.add_argument('--cpus-per-task', type=int)
+    parser.add_argument('--resume', action='store_true',
+                        help='continue interrupted runs from their last '
+                        'checkpoint')
+    parser.add_argument('--retries', type=int, default=1)
+    parser.add_argument('--dry-run', action='store_true',
+                        help='print the commands (and each run\'s state)')
+    return parser
+
+
+def plan_from_args(args) -> List[Run]:
+    args.work_root = osp.abspath(args.work_root)
+    if args.config:
+        protocol = args.protocol[0] if args.protocol else None
+        if args.protocol and len(args.protocol) > 1:
+            raise ValueError('--config takes one --protocol')
+        return plan_config_runs(osp.abspath(args.config), args.seeds, args.work_root,
+                                args.cfg_options, protocol,
+                                args.domain or ())
+    cells = grid_module.table_cells(args.table or [1], args.method,
+                                    args.dataset, args.modalities,
+                                    args.config_pattern)
+    if args.protocol:
+        cells = [c for c in cells if c.protocol in args.protocol]
+    if args.domain:
+        cells = [c for c in cells
+                 if set(dict(c.options).values()) & set(args.domain)]
+    missing = sorted({c.config for c in cells
+                      if not osp.isfile(osp.join(REPO_ROOT, c.config))
+                      and not osp.isfile(c.config)})
+    if missing:
+        raise FileNotFoundError(
+            f'configs of the grid do not exist: {missing}. Check --method / '
+            '--config-pattern (a method needs configs/{method}_{dataset}_'
+            '{mods}.py).')
+    if not cells:
+        raise ValueError('the grid selection is empty')
+    return plan_grid_runs(cells, args.seeds, args.work_root,
+                          args.cfg_options)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    runs = plan_from_args(args)
+    if args.dry_run:
+        for run in runs:
+            state = run.state()
+            resume = state in ('interrupted', 'failed')
+            if resume and not args.resume:
+                state += ' (left alone without --resume)'
+            print(f'# {state}: {run.name} seed {run.seed}')
+            print(shlex.join(run.command(resume)))
+        return 0
+    slots: List[List[int]] = []
+    if args.executor == 'local':
+        num_gpus = 0
+        try:
+            import torch
+            num_gpus = torch.cuda.device_count()
+        except ImportError:
+            pass
+        slots = gpu_slots(num_gpus, args.gpus_per_job)
+    executor = make_executor(
+        args.executor, osp.join(args.work_root, '.submitit'), args.time,
+        args.gpus_per_job, args.partition, args.cpus_per_task)
+    jobs = args.jobs or (len(slots) if slots else 1)
+    if args.executor == 'slurm':
+        jobs = args.jobs  # 0: all at once, the cluster queues them
+    counts = Sweep(runs, executor, max_parallel=jobs, gpu_slots=slots,
+                   resume=args.resume, retries=args.retries).launch()
+    print(json.dumps(counts))
+    return 1 if counts['failed'] else 0

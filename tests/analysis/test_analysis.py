@@ -1,0 +1,117 @@
+"""The analyses on a tiny trained recognizer whose labels are carried by
+the audio input alone (flow is noise): their numbers respond to the input
+as they must."""
+import json
+
+import pytest
+import torch
+from mmaction.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+from mbcd_mmaction.analysis import (TargetData, flatness, missing_modality,
+                                    modality_noise, training_curves,
+                                    tsne_embeddings)
+from tests.models import tiny
+
+MODS = ('flow', 'audio')
+
+
+def _batch(n, seed, patterns):
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, tiny.NUM_CLASSES, (n, ), generator=g)
+    audio = patterns[labels] + 0.3 * torch.randn(
+        (n, *tiny.SHAPES['audio']), generator=g)
+    flow = torch.randn((n, *tiny.SHAPES['flow']), generator=g)
+    return dict(flow=flow, audio=audio), labels
+
+
+@pytest.fixture(scope='module')
+def trained():
+    """ERM on flow + audio, 40 steps; audio carries the class."""
+    torch.manual_seed(0)
+    # no init_weights: nothing is pretrained, and mmengine's init log would
+    # write to a previous test runner's closed log file
+    model = MODELS.build(tiny.recognizer_cfg(MODS))
+    patterns = torch.randn((tiny.NUM_CLASSES, *tiny.SHAPES['audio']),
+                           generator=torch.Generator().manual_seed(1))
+    wrapper = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type='TrainableParamsOptimWrapperConstructor',
+        optim_wrapper_cfg=dict(type='OptimWrapper', optimizer=dict(
+            type='Adam', lr=1e-3))))(model)
+    from mmaction.structures import ActionDataSample
+    model.train()
+    for step in range(40):
+        inputs, labels = _batch(16, 100 + step, patterns)
+        samples = [ActionDataSample().set_gt_label(int(y)) for y in labels]
+        wrapper.update_params(sum(
+            v for k, v in model.loss(inputs, samples).items()
+            if 'loss' in k))
+    model.eval()
+    held_out = [_batch(16, 1000 + i, patterns) for i in range(4)]
+    return model, TargetData(lambda: iter(held_out), MODS)
+
+
+def _fused(result):
+    return [row['accuracy']['fused'] for row in result['rows']]
+
+
+def test_noise_on_the_ignored_modality_changes_nothing(trained):
+    model, data = trained
+    flow = modality_noise(model, data, 'flow', stds=(0, 0.5, 1))
+    audio_head = [r['accuracy']['audio'] for r in flow['rows']]
+    assert len(set(audio_head)) == 1  # the audio head never sees flow
+    assert _fused(flow)[0] > 80  # learned
+    assert len(set(_fused(flow))) == 1, _fused(flow)
+
+
+def test_noise_on_the_relied_on_modality_lowers_accuracy(trained):
+    model, data = trained
+    audio = modality_noise(model, data, 'audio', stds=(0, 1, 3))
+    fused = _fused(audio)
+    assert fused[0] > fused[1] > fused[2], fused
+    assert fused[2] < 60
+    with pytest.raises(KeyError, match='rgb'):
+        modality_noise(model, data, 'rgb')
+
+
+def test_removing_the_relied_on_modality_lowers_accuracy(trained):
+    model, data = trained
+    rows = {tuple(r['removed']): r['accuracy']['fused']
+            for r in missing_modality(model, data)['rows']}
+    assert set(rows) == {(), ('flow', ), ('audio', )}
+    assert rows[('audio', )] < rows[()] - 30
+    assert rows[('flow', )] > rows[('audio', )]
+
+
+def test_flatness_loss_increase_grows_with_the_radius(trained):
+    model, data = trained
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = flatness(model, data, radii=(0, 20, 60), num_directions=2)
+    increase = [r['loss_increase'] for r in result['rows']]
+    assert increase[0] == pytest.approx(0, abs=1e-6)
+    assert 0 < increase[1] < increase[2], increase
+    after = model.state_dict()  # the analysed model is left unchanged
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_tsne_separates_the_classes(trained):
+    model, data = trained
+    result = tsne_embeddings(model, data, perplexity=10)
+    points = torch.tensor(result['points'])
+    labels = torch.tensor(result['labels'])
+    assert points.shape == (64, 2)
+    dist = torch.cdist(points, points)
+    same = labels[:, None] == labels[None, :]
+    assert dist[same].mean() < 0.5 * dist[~same].mean()
+
+
+def test_training_curves_from_the_eval_log(tmp_path):
+    with open(tmp_path / 'eval_log.jsonl', 'w') as f:
+        for epoch, (val, target) in enumerate([(0.5, 0.25), (0.75, 0.5)], 1):
+            f.write(json.dumps(dict(
+                epoch=epoch, selected='teacher',
+                val=dict(teacher={'acc/fused_top1': val}),
+                target=dict(teacher={'acc/fused_top1': target}))) + '\n')
+    run = training_curves([str(tmp_path)], ['ema'])['runs'][0]
+    assert run['epochs'] == [1, 2]
+    assert run['curves'] == {'val/teacher': [50.0, 75.0],
+                             'target/teacher': [25.0, 50.0]}
