@@ -5,4 +5,3 @@ _base_ = [
 ]
 target_domain = 'D1'
 modalities = ('rgb', 'flow', 'audio')
-custom_hooks = []  # no teacher

@@ -13,4 +13,3 @@ model = dict(num_classes=num_classes)
 val_evaluator = dict(type='DomainAccMetric',
                      metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
 test_evaluator = val_evaluator
-custom_hooks = []  # no teacher

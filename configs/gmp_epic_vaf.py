@@ -7,4 +7,3 @@ _base_ = [
 ]
 target_domain = 'D1'
 modalities = ('rgb', 'flow', 'audio')
-custom_hooks = []  # no teacher

@@ -25,10 +25,6 @@ default_hooks = dict(
     # epoch skipped (summed over ranks).
     skipped_samples=dict(type='SkippedSamplesHook'))
 
-# The EMA teacher moves after every optimiser step. It raises if the model
-# has no teacher, so configs without one (ERM) delete it.
-custom_hooks = [dict(type='EMATeacherHook')]
-
 # Fused and per-modality accuracy (pred_score is a dict of scores).
 val_evaluator = dict(type='AccMetric',
                      metric_options=dict(top_k_accuracy=dict(topk=(1, ))))

@@ -1,3 +1,4 @@
-# MBCD Table 4, row "AMD + EMA": adaptive modality dropout on top of EMA.
-_base_ = ['./table4_ema_epic_af.py']
-model = dict(fusion=dict(mode='adaptive'))
+# MBCD Table 4, row "EMA + AMD": the EMA teacher and adaptive modality
+# dropout; no look-ahead, no distillation.
+_base_ = ['../mbcd_epic_af.py']
+model = dict(gradient_consistency=None, distillation=None)

@@ -5,7 +5,8 @@
 #   python -m mbcd_mmaction.datasets.synthetic --root data/epic_demo
 # (tools/demo.py does both).
 _base_ = [
-    '../_base_/models/mbcd.py', '../_base_/datasets/epic_kitchens_demo.py',
+    '../_base_/models/mbcd.py', '../_base_/models/demo_encoders.py',
+    '../_base_/datasets/epic_kitchens_demo.py',
     '../_base_/schedules/adam_20e.py', '../_base_/mmdg_runtime.py'
 ]
 target_domain = 'D1'
@@ -17,14 +18,7 @@ modalities = ('rgb', 'flow', 'audio')
 # of 0.999: about 50 steps instead of 1,000).
 model = dict(
     teacher=dict(momentum=0.02),
-    encoders=dict(
-        rgb=dict(pretrained=None, backbone=dict(
-            channel_ratio=4,
-            slow_pathway=dict(depth=18, base_channels=8),
-            fast_pathway=dict(depth=18, base_channels=2))),
-        flow=dict(pretrained=None,
-                  backbone=dict(depth=18, base_channels=8)),
-        audio=dict(pretrained=None)))
+    encoders={{_base_.demo_encoders}})
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 default_hooks = dict(logger=dict(interval=8))

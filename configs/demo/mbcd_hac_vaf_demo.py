@@ -3,7 +3,8 @@
 # configs/demo/mbcd_epic_vaf_demo.py. Generate the data first:
 #   python -m mbcd_mmaction.datasets.synthetic --dataset hac --root data/hac_demo
 _base_ = [
-    '../_base_/models/mbcd.py', '../_base_/datasets/hac_demo.py',
+    '../_base_/models/mbcd.py', '../_base_/models/demo_encoders.py',
+    '../_base_/datasets/hac_demo.py',
     '../_base_/schedules/adam_20e.py', '../_base_/mmdg_runtime.py'
 ]
 target_domain = 'human'
@@ -15,14 +16,7 @@ num_classes = 7
 model = dict(
     num_classes=num_classes,
     teacher=dict(momentum=0.02),
-    encoders=dict(
-        rgb=dict(pretrained=None, backbone=dict(
-            channel_ratio=4,
-            slow_pathway=dict(depth=18, base_channels=8),
-            fast_pathway=dict(depth=18, base_channels=2))),
-        flow=dict(pretrained=None,
-                  backbone=dict(depth=18, base_channels=8)),
-        audio=dict(pretrained=None)))
+    encoders={{_base_.demo_encoders}})
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 default_hooks = dict(logger=dict(interval=6))

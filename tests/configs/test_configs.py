@@ -15,7 +15,8 @@ def _components(cfg):
     model = cfg.model
     return dict(
         ema=model.get('teacher') is not None,
-        amd=model.fusion.mode,
+        # ConcatFusion (ERM, EMA) has no dropout
+        amd=model.fusion.get('mode', 'off'),
         gcc=model.get('gradient_consistency') is not None,
         dl=model.get('distillation') is not None)
 
@@ -32,6 +33,8 @@ def test_config_parses_with_consistent_hooks(path):
         assert cfg.target_domain in domains + ('all', )
     else:
         assert cfg.target_domain in domains
+    # hooks come from the method's base config; none deletes a shared one
+    assert cfg.get('custom_hooks', None) != []
     hooks = [h.type for h in cfg.get('custom_hooks', [])]
     # a teacher must be moved by the hook, and the hook needs a teacher
     assert ('EMATeacherHook' in hooks) == (cfg.model.get('teacher')
@@ -60,6 +63,10 @@ def test_config_parses_with_consistent_hooks(path):
 def test_ablation_rows(path, expected):
     cfg = Config.fromfile(path)
     assert _components(cfg) == expected
+    method = 'ERM' if 'erm' in path else 'EMA' if not (
+        expected['amd'] != 'off' or expected['gcc'] or expected['dl']) \
+        else 'MBCD'
+    assert cfg.model.type == method
     assert tuple(cfg.modalities) == ('flow', 'audio')
 
 

@@ -1,6 +1,6 @@
 """Distributed training is the same computation as one process.
 
-Real runs of the demo config (MultiModalRecognizer with gradient-consistency
+Real runs of the demo config (MBCD with gradient-consistency
 look-ahead, EMA teacher and distillation) on tiny generated data, started
 through ``tools/dist_train.sh`` (torchrun, gloo on CPU) and ``tools/train.py``.
 """
@@ -20,7 +20,8 @@ from mmdg_testutils import (data_options, dist_train_cmd, run,  # noqa: E402
 # refuses CPU tensors, and per-rank batch statistics (8 vs 16 samples)
 # would differ (see test_sync_bn.py for the conversion).
 BODY = '''
-model = dict(cls_head=dict(dropout_ratio=0.0), fusion=dict(mode='off'))
+model = dict(uni_head=dict(dropout_ratio=0.0),
+             fused_head=dict(dropout_ratio=0.0), fusion=dict(mode='off'))
 train_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
 custom_hooks = [dict(type='EMATeacherHook'),
                 dict(type='TrainableBatchNormEvalHook'),

@@ -254,7 +254,8 @@ def _module(model, name):
 def _check_one_backward(seed):
     torch.manual_seed(seed)
     cfg = tiny.gmp_cfg(('flow', 'audio'), proj_dropout=0.0)
-    cfg['cls_head'] = dict(type='MLPClsHead', dropout_ratio=0.0)
+    cfg['uni_head'] = cfg['fused_head'] = dict(type='MLPClsHead',
+                                                dropout_ratio=0.0)
     model = _build(cfg)
     ref = copy.deepcopy(model)
     data = model.data_preprocessor(
@@ -345,11 +346,13 @@ def test_mbcd_gmp_lookahead_uses_the_unmodulated_unimodal_gradient():
     exactly as without GMP (same fused loss value)."""
     mods = ('flow', 'audio')
     torch.manual_seed(0)
-    kwargs = dict(cls_head=dict(type='MLPClsHead', dropout_ratio=0.0),
+    head = dict(type='MLPClsHead', dropout_ratio=0.0)
+    kwargs = dict(uni_head=head, fused_head=head, distillation=None,
+                  fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
                   gradient_consistency=dict(type='GradientConsistencyLoss',
                                             alpha=0.5))
-    plain = _build(tiny.recognizer_cfg(mods, **kwargs))
-    with_gmp = _build(tiny.gmp_cfg(base=tiny.recognizer_cfg(mods, **kwargs),
+    plain = _build(tiny.mbcd_cfg(mods, **kwargs))
+    with_gmp = _build(tiny.gmp_cfg(base=tiny.mbcd_cfg(mods, **kwargs),
                                    proj_dropout=0.0))
     with_gmp.load_state_dict(plain.state_dict(), strict=False)
     data = plain.data_preprocessor(tiny.with_domains(tiny.batch(6, mods)),
@@ -366,7 +369,8 @@ def test_gmp_switched_off_reproduces_the_plain_mbcd_gradient():
     plumbing and the surrogate lose nothing."""
     mods = ('flow', 'audio')
     torch.manual_seed(0)
-    kwargs = dict(cls_head=dict(type='MLPClsHead', dropout_ratio=0.0),
+    head = dict(type='MLPClsHead', dropout_ratio=0.0)
+    kwargs = dict(uni_head=head, fused_head=head,
                   fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
                   gradient_consistency=dict(type='GradientConsistencyLoss',
                                             alpha=0.5))

@@ -137,8 +137,10 @@ def test_gradient_consistency_gradient_on_the_recognizer():
     """Full model: grad = grad CE_k(theta) + grad CE_fused(theta')."""
     torch.manual_seed(0)
     alpha = 0.5
-    cfg = tiny.recognizer_cfg(
-        ('flow', 'audio'), cls_head=dict(type='MLPClsHead', dropout_ratio=0),
+    head = dict(type='MLPClsHead', dropout_ratio=0)
+    cfg = tiny.mbcd_cfg(
+        ('flow', 'audio'), uni_head=head, fused_head=head, distillation=None,
+        fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
         gradient_consistency=dict(type='GradientConsistencyLoss',
                                   alpha=alpha))
     model = _build(cfg).train()
@@ -200,9 +202,13 @@ def test_evaluate_with_student_and_teacher_differ_after_training():
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match='distillation needs a teacher'):
-        MODELS.build(tiny.recognizer_cfg(
-            distillation=dict(type='CollaborativeDistillationLoss')))
+    with pytest.raises(ValueError, match='MBCD needs a teacher cfg'):
+        MODELS.build(tiny.mbcd_cfg(teacher=None))
+    with pytest.raises(TypeError, match='MBCD needs fusion='):
+        MODELS.build(tiny.mbcd_cfg(fusion=dict(type='ConcatFusion')))
+    with pytest.raises(ValueError, match='feature_dropout names modalities'):
+        MODELS.build(tiny.recognizer_cfg(('rgb', ), feature_dropout=dict(
+            depth=0.5)))
     with pytest.raises(ValueError, match='evaluate_with'):
         MODELS.build(tiny.recognizer_cfg(evaluate_with='teacher'))
 

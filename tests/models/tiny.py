@@ -42,7 +42,8 @@ SHAPES = dict(rgb=(3, 8, 32, 32), flow=(2, 4, 32, 32), audio=(1, 32, 32))
 
 
 def recognizer_cfg(modalities=('rgb', 'flow', 'audio'), **kwargs):
-    cfg = dict(type='MultiModalRecognizer',
+    """An ERM recognizer (``type`` and any argument can be overridden)."""
+    cfg = dict(type='ERM',
                encoders={m: ENCODERS[m]() for m in ENCODERS},
                modalities=modalities, num_classes=NUM_CLASSES)
     cfg.update(copy.deepcopy(kwargs))
@@ -51,6 +52,7 @@ def recognizer_cfg(modalities=('rgb', 'flow', 'audio'), **kwargs):
 
 def mbcd_cfg(modalities=('rgb', 'flow', 'audio'), **overrides):
     kwargs = dict(
+        type='MBCD',
         fusion=dict(type='AdaptiveDropoutFusion', mode='adaptive'),
         gradient_consistency=dict(type='GradientConsistencyLoss', alpha=1e-4),
         teacher=dict(type='ExponentialMovingAverage', momentum=0.001),

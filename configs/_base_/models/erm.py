@@ -1,17 +1,24 @@
 # ERM: the SimMMDG multi-modal baseline. Per-modality LayerNorm and MLP heads
-# plus a fused MLP head on the concatenation; no dropout at fusion, no
+# plus a fused MLP head on the plain concatenation (ConcatFusion); no
 # look-ahead, no teacher. `model.modalities` selects from the encoder pool;
 # the training tools set it from the experiment's top-level `modalities`.
+# The SimMMDG-family baselines switch to their own architecture here:
+# feature_norm=False, uni_head=dict(type='LinearClsHead'),
+# feature_dropout=dict(rgb=0.5, flow=0.5).
 _base_ = ['./mm_encoders.py']
 
 num_classes = 8
 
 model = dict(
-    type='MultiModalRecognizer',
+    type='ERM',
     encoders=dict(rgb={{_base_.rgb_encoder}}, flow={{_base_.flow_encoder}},
                   audio={{_base_.audio_encoder}}),
     modalities=None,
     num_classes=num_classes,
-    cls_head=dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.5),
-    fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
-    feature_norm=True)
+    uni_head=dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.5),
+    fused_head=dict(type='MLPClsHead', hidden_channels=512,
+                    dropout_ratio=0.5),
+    fusion=dict(type='ConcatFusion'),
+    feature_norm=True,
+    feature_dropout=None,
+    uni_loss_weight=1.0)

@@ -1,5 +1,7 @@
+from .base import BaseGradientStrategy
 from .gmp import (GradientModulationProjection, GradientReversal,
                   modulation_coefficient, project_out, relative_ratios)
 
-__all__ = ['GradientModulationProjection', 'GradientReversal',
-           'modulation_coefficient', 'project_out', 'relative_ratios']
+__all__ = ['BaseGradientStrategy', 'GradientModulationProjection',
+           'GradientReversal', 'modulation_coefficient', 'project_out',
+           'relative_ratios']

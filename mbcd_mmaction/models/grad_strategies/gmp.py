@@ -21,27 +21,29 @@ projected onto the plane normal to the other's: ``g_c`` if
 gradient unmodulated plus ``g_c + g_d``; heads, projections and the
 discriminator are trained by their ordinary gradients.
 
-How the recognizer uses it (one backward per iteration, DDP-safe): the
-uni-modal heads and the domain branch read a detached copy (a leaf) of each
-pooled feature, so their losses train heads, norms, projections and the
-discriminator but never reach ``theta``. :meth:`encoder_gradients` maps the
-leaf gradients of those losses to ``theta`` (vector-Jacobian products
-through the top stages, ``torch.autograd.grad`` with the graph retained),
-modulates and projects them, and :meth:`surrogate_loss` returns a term whose
-gradient is exactly that result on ``theta`` and whose value is 0.
+How the recognizer uses it (one backward per iteration, DDP-safe; the
+contract is :class:`BaseGradientStrategy`): the uni-modal heads and the
+domain branch read a detached copy (a leaf) of each pooled feature, so their
+losses train heads, norms, projections and the discriminator but never reach
+``theta``. :meth:`encoder_gradients` maps the leaf gradients of the
+method's uni-modal classification terms (``ctx.uni_cls``) and of the domain
+losses to ``theta`` (vector-Jacobian products through the top stages,
+``torch.autograd.grad`` with the graph retained), modulates and projects
+them, and :meth:`encoder_loss` returns a term whose gradient is exactly that
+result on ``theta`` and whose value is 0.
 """
 import math
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule, ModuleDict
+from mmengine.model import ModuleDict
 
-Grads = List[torch.Tensor]
-
+from ..recognizers.context import ForwardContext, Grads, vector_jacobian
+from .base import BaseGradientStrategy
 
 class _GradientReversal(torch.autograd.Function):
 
@@ -105,7 +107,7 @@ def project_out(g: Grads, other: Grads, eps: float = 1e-12) -> Grads:
 
 
 @MODELS.register_module()
-class GradientModulationProjection(BaseModule):
+class GradientModulationProjection(BaseGradientStrategy):
     """GMP: per-modality domain branch plus gradient modulation/projection.
 
     Built by :class:`MultiModalRecognizer` from
@@ -289,66 +291,58 @@ class GradientModulationProjection(BaseModule):
         return ([a + b for a, b in zip(new_c, new_d)],
                 dict(cos=cos, projected=float(which)))
 
-    # -- what the recognizer calls --------------------------------------------
-    def encoder_gradients(self,
-                          leaves: Mapping[str, torch.Tensor],
-                          pooled: Mapping[str, torch.Tensor],
-                          norm_feats: Mapping[str, torch.Tensor],
-                          uni_logits: Mapping[str, torch.Tensor],
-                          uni_losses: Mapping[str, torch.Tensor],
-                          cls_weight: float,
-                          labels: torch.Tensor,
-                          data_samples,
-                          params: Mapping[str, Sequence[torch.Tensor]]):
+    # -- the strategy interface ----------------------------------------------
+    def encoder_gradients(self, ctx: ForwardContext, cls_weight: float
+                          ) -> Tuple[Dict[str, torch.Tensor],
+                                     Dict[str, Grads]]:
         """Domain losses and the modulated/projected encoder gradient.
 
         Args:
-            leaves: Detached pooled features (``requires_grad``) that the
-                heads and the domain branch read.
-            pooled: The same features attached to ``theta``.
-            norm_feats: Normalised ``leaves`` (input of heads/branch).
-            uni_logits: Uni-modal logits from ``norm_feats``.
-            uni_losses: Unweighted uni-modal CE per modality.
+            ctx: The recognizer's context after the uni-modal terms: reads
+                ``leaves``, ``pooled``, ``uni_feats`` (the domain branch's
+                input), ``uni_logits``, ``uni_cls`` (the unweighted CE
+                ``CE_m``, whose plain gradient ``ctx.uni_cls_grads(m)``
+                gives), ``labels``, ``data_samples`` (their ``domain``
+                metainfo gives domain labels) and ``encoder_params``.
             cls_weight: Weight ``w_cls`` of the uni-modal CE.
-            labels: Class labels (N,).
-            data_samples: Their ``domain`` metainfo gives domain labels.
-            params: Trainable encoder parameters per modality.
 
         Returns:
             tuple: ``losses`` (weighted ``{m}_loss_domain`` keys and
-            ``{m}_gmp_*`` logs), ``G`` (per modality, list like ``params``:
-            ``g_c + g_d`` after projection), ``raw_cls`` (per modality,
-            ``grad_theta CE_m`` unweighted and unmodulated, for a look-ahead
-            that needs it).
+            ``{m}_gmp_*`` logs) and ``G`` (per modality, list like
+            ``ctx.encoder_params[m]``: ``g_c + g_d`` after projection).
         """
+        missing = [m for m in ctx.leaves if m not in ctx.uni_cls]
+        if missing:
+            raise ValueError(
+                f'GMP modulates each modality\'s uni-modal classification '
+                f'term, but the method gives none for {missing}; set '
+                'model.uni_loss_weight (the GMP paper uses 3.0)')
+        labels = ctx.labels
         losses = {}
-        dom_logits = self.domain_logits(norm_feats)
+        dom_logits = self.domain_logits(ctx.uni_feats)
         dom_losses = {}
         c = None
         if dom_logits:
-            dom_labels = self.domain_labels(data_samples, labels.device)
+            dom_labels = self.domain_labels(ctx.data_samples, labels.device)
             dom_losses = {m: F.cross_entropy(v, dom_labels)
                           for m, v in dom_logits.items()}
             for m, v in dom_losses.items():
                 losses[f'{m}_loss_domain'] = self.domain_loss_weight * v
             c = self.confidences(dom_logits, dom_labels)
-        q = self.confidences(uni_logits, labels)
+        q = self.confidences(ctx.uni_logits, labels)
         coeffs = self.coefficients(q, c)
 
-        G, raw_cls = {}, {}
-        for m in leaves:
-            ps = list(params[m])
-            dz = torch.autograd.grad(uni_losses[m], leaves[m],
-                                     retain_graph=True)[0]
-            raw_cls[m] = self._vjp(pooled[m], ps, dz)
+        G = {}
+        for m, leaf in ctx.leaves.items():
+            ps = list(ctx.encoder_params[m])
             co = coeffs[m]
-            g_c = [co['k'] * cls_weight * g for g in raw_cls[m]]
+            g_c = [co['k'] * cls_weight * g for g in ctx.uni_cls_grads(m)]
             g_d = None
             if m in dom_losses:
-                dz = torch.autograd.grad(dom_losses[m], leaves[m],
+                dz = torch.autograd.grad(dom_losses[m], leaf,
                                          retain_graph=True)[0]
                 g_d = [co['p'] * self.domain_loss_weight * g
-                       for g in self._vjp(pooled[m], ps, dz)]
+                       for g in vector_jacobian(ctx.pooled[m], ps, dz)]
             G[m], logs = self.combine(g_c, g_d, co['rho'], co['sigma'])
             logged = dict(k=co['k'], q=q[m])
             if c is not None:
@@ -357,34 +351,4 @@ class GradientModulationProjection(BaseModule):
                 # logged only: mmengine sums keys containing 'loss'
                 losses[f'{m}_gmp_{name}'] = torch.tensor(
                     float(value), device=labels.device)
-        return losses, G, raw_cls
-
-    @staticmethod
-    def _vjp(output: torch.Tensor, params: Sequence[torch.Tensor],
-             grad_output: torch.Tensor) -> Grads:
-        grads = torch.autograd.grad(output, params, grad_outputs=grad_output,
-                                    retain_graph=True, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g.detach()
-                for p, g in zip(params, grads)]
-
-    @staticmethod
-    def surrogate_loss(params: Mapping[str, Sequence[torch.Tensor]],
-                       G: Mapping[str, Grads],
-                       pooled: Optional[Mapping[str, torch.Tensor]] = None,
-                       feature_grads: Optional[Mapping] = None
-                       ) -> torch.Tensor:
-        """A term whose gradient is ``G`` on ``params`` (plus, through
-        ``pooled``, the vector-Jacobian product of ``feature_grads``: losses
-        that read the detached features but should reach ``theta``
-        unmodulated, e.g. MBCD's uni-modal distillation). Its value is 0
-        (``s - s.detach()``), so the logged total loss stays the sum of the
-        real losses."""
-        terms = []
-        for m, grads in G.items():
-            terms += [(g.detach() * p).sum() for g, p in zip(grads,
-                                                             params[m])]
-        for m, g in (feature_grads or {}).items():
-            if g is not None:
-                terms.append((g.detach() * pooled[m]).sum())
-        s = torch.stack(terms).sum()
-        return s - s.detach()
+        return losses, G

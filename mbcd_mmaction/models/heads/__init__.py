@@ -1,3 +1,3 @@
-from .mlp_head import MLPClsHead
+from .mlp_head import LinearClsHead, MLPClsHead
 
-__all__ = ['MLPClsHead']
+__all__ = ['LinearClsHead', 'MLPClsHead']

@@ -1,3 +1,4 @@
 from .adaptive_dropout import AdaptiveDropoutFusion
+from .concat import ConcatFusion
 
-__all__ = ['AdaptiveDropoutFusion']
+__all__ = ['AdaptiveDropoutFusion', 'ConcatFusion']

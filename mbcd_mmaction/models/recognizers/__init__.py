@@ -1,3 +1,5 @@
-from .multimodal_recognizer import MultiModalRecognizer
+from .context import ForwardContext, vector_jacobian
+from .multimodal_recognizer import MultiModalRecognizer, summed_losses
 
-__all__ = ['MultiModalRecognizer']
+__all__ = ['ForwardContext', 'MultiModalRecognizer', 'summed_losses',
+           'vector_jacobian']

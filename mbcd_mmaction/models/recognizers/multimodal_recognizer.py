@@ -1,4 +1,5 @@
-"""Modality-keyed recognizer for multi-modal domain generalisation."""
+"""Modality-keyed recognizer for multi-modal domain generalisation: the base
+class of every method (``mbcd_mmaction/models/methods``)."""
 from typing import Dict, Mapping, Optional, Sequence
 
 import torch
@@ -8,6 +9,7 @@ from mmaction.utils import SampleList
 from mmengine.model import BaseModel, ModuleDict
 
 from ..encoders.pretrained import PretrainedWeightsError
+from .context import ForwardContext
 
 
 def _default_preprocessor(modalities) -> dict:
@@ -20,35 +22,49 @@ def _default_preprocessor(modalities) -> dict:
                                for m in modalities})
 
 
-@MODELS.register_module()
+def summed_losses(losses: Mapping[str, torch.Tensor]) -> list:
+    """The values mmengine adds to the total loss (keys containing 'loss')
+    that carry a gradient."""
+    return [v for k, v in losses.items() if 'loss' in k and v.requires_grad]
+
+
 class MultiModalRecognizer(BaseModel):
-    """Encoders keyed by modality, uni-modal heads and a fused head.
+    """Encoders keyed by modality, uni-modal heads and a fused head; the
+    steps every method shares. Not registered: configs name a method
+    (``ERM``, ``EMA``, ``MBCD``, ...), a subclass that overrides steps.
 
     Per modality ``k``: frozen trunk -> trainable top stages -> pooled
-    feature -> LayerNorm -> own MLP head (logits ``f_k``). The fused head sees
-    the concatenated normalised features, after the fusion neck (adaptive
-    modality dropout in MBCD). Every MBCD component is optional, so ERM, EMA
-    and the rows of the paper's Tables 4 and 5 are configs:
+    feature -> feature dropout -> feature norm -> own head (logits
+    ``f_k``). The fused head reads the fusion of the normalised features.
+    One training iteration (:meth:`loss`) runs these named steps, each a
+    method that a subclass may override; they fill one
+    :class:`ForwardContext`:
 
-    - ``fusion``: :class:`AdaptiveDropoutFusion` (mode adaptive/fixed/off);
-    - ``gradient_consistency``: :class:`GradientConsistencyLoss` (Eq. 5);
-    - ``teacher``: an ``ExponentialMovingAverage`` of the trainable parts
-      (top stages, norms, heads; never the frozen trunk, whose output it
-      shares), updated by ``EMATeacherHook`` after every optimiser step;
-    - ``distillation``: :class:`CollaborativeDistillationLoss` (Eq. 8),
-      which needs a teacher;
-    - ``gradient_modulation``: a gradient-level strategy composable with
-      all of the above, e.g. :class:`GradientModulationProjection` (GMP).
-      It is consumed at one place of :meth:`loss`: the uni-modal heads (and
-      the strategy's own branches) then read a detached copy of each pooled
-      feature, the strategy turns their losses' gradients into the encoder
-      gradient it wants (``G``), and a zero-valued surrogate loss
-      (``gmp_loss_encoder``) delivers ``G`` to the encoders in the single
-      backward of the summed losses (DDP-safe). The fused loss and the
-      distillation reach the encoders unmodified; with gradient consistency
-      the look-ahead uses the unmodulated uni-modal gradient.
+    1. :meth:`extract_trunk` - frozen trunks, once per batch;
+    2. :meth:`extract_feats` - pooled, dropped-out, normalised features
+       (``pooled``, ``feats``; ``leaves``/``uni_feats`` with a strategy);
+    3. :meth:`uni_predict` - uni-modal logits;
+    4. :meth:`uni_cls_losses` - the uni-modal classification terms (those
+       a gradient strategy modulates);
+    5. :meth:`fuse` - fused feature and logits;
+    6. :meth:`method_losses` - every other loss of the method (passes a
+       gradient strategy unmodulated).
 
-    Loss (Eq. 9): ``CE_fused(theta') + w * sum_k CE_k(theta) + L_dis``.
+    Composable parts, all set by config:
+
+    - ``teacher``: an averaged copy (mmengine ``BaseAveragedModel`` cfg) of
+      :meth:`trainable_parts` (never the frozen trunk, whose output it
+      shares), moved by ``EMATeacherHook`` after every optimiser step and
+      read with :meth:`teacher_logits`;
+    - ``gradient_modulation``: a gradient strategy (e.g. GMP,
+      :class:`BaseGradientStrategy`). The uni-modal heads then read
+      detached leaves; the strategy turns the step-4 terms into encoder
+      gradients, the step-6 terms reach the encoders unmodulated, all in
+      the single backward of the summed losses (DDP-safe).
+
+    A method adds trainable modules by registering them in ``__init__``
+    (the optimiser takes every parameter with ``requires_grad``); each must
+    get a gradient every iteration, as DDP requires.
 
     Args:
         encoders (dict): ``{modality: encoder cfg}`` (e.g.
@@ -58,17 +74,22 @@ class MultiModalRecognizer(BaseModel):
             concatenation order; each needs an entry in ``encoders`` (which
             may hold more, so one base config serves va/vf/af/vaf).
             Defaults to all of ``encoders``.
-        cls_head (dict): Head cfg shared by the uni-modal and fused heads;
-            ``in_channels`` and ``num_classes`` are filled in.
-        fusion (dict): Fusion neck cfg.
-        feature_norm (bool): LayerNorm on each pooled feature. Defaults True.
+        uni_head (dict): Uni-modal head cfg (``in_channels`` and
+            ``num_classes`` are filled in). Defaults to ``MLPClsHead``.
+        fused_head (dict): Fused head cfg. Defaults to ``MLPClsHead``.
+        fusion (dict): Fusion cfg. Defaults to ``ConcatFusion``.
+        feature_norm (bool): LayerNorm on each pooled feature. Defaults to
+            True.
+        feature_dropout (dict, optional): ``{modality: p}``: dropout on the
+            pooled feature before norm, heads and fusion, in training (the
+            SimMMDG family's "features after head dropout"). Defaults to
+            None (none).
         loss_cls (dict): Classification loss. Defaults to CrossEntropyLoss.
-        uni_loss_weight (float): Weight of each uni-modal CE. Defaults to 1.
-        gradient_consistency (dict, optional): Look-ahead loss cfg.
+        uni_loss_weight (float, optional): Weight of each uni-modal CE;
+            None: no uni-modal CE. Defaults to 1.
         teacher (dict, optional): Averaged-model cfg, e.g.
             ``dict(type='ExponentialMovingAverage', momentum=0.001)``
             (mmengine's momentum is ``1 - beta``).
-        distillation (dict, optional): Distillation loss cfg.
         gradient_modulation (dict, optional): Gradient strategy cfg
             (``feat_dims`` is filled in).
         evaluate_with (str, optional): ``'teacher'`` or ``'student'`` for
@@ -81,25 +102,30 @@ class MultiModalRecognizer(BaseModel):
                  encoders: Mapping[str, dict],
                  num_classes: int,
                  modalities: Optional[Sequence[str]] = None,
-                 cls_head: dict = dict(type='MLPClsHead'),
-                 fusion: dict = dict(type='AdaptiveDropoutFusion',
-                                     mode='off'),
+                 uni_head: dict = dict(type='MLPClsHead'),
+                 fused_head: dict = dict(type='MLPClsHead'),
+                 fusion: dict = dict(type='ConcatFusion'),
                  feature_norm: bool = True,
+                 feature_dropout: Optional[Mapping[str, float]] = None,
                  loss_cls: dict = dict(type='CrossEntropyLoss'),
-                 uni_loss_weight: float = 1.0,
-                 gradient_consistency: Optional[dict] = None,
+                 uni_loss_weight: Optional[float] = 1.0,
                  teacher: Optional[dict] = None,
-                 distillation: Optional[dict] = None,
                  gradient_modulation: Optional[dict] = None,
                  evaluate_with: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        name = type(self).__name__
         modalities = tuple(encoders if modalities is None else modalities)
         unknown = [m for m in modalities if m not in encoders]
         if not modalities or unknown:
             raise ValueError(
-                f'MultiModalRecognizer: modalities {modalities} need an '
+                f'{name}: modalities {modalities} need an '
                 f'encoder each; encoders are given for {tuple(encoders)}')
+        unknown = [m for m in (feature_dropout or {}) if m not in encoders]
+        if unknown:
+            raise ValueError(f'{name}: feature_dropout names modalities '
+                             f'{unknown} without an encoder; encoders are '
+                             f'given for {tuple(encoders)}')
         super().__init__(
             data_preprocessor=data_preprocessor or
             _default_preprocessor(modalities),
@@ -110,30 +136,26 @@ class MultiModalRecognizer(BaseModel):
         self.encoders = ModuleDict(
             {m: MODELS.build(encoders[m]) for m in modalities})
         dims = {m: enc.feat_dim for m, enc in self.encoders.items()}
+        self.feat_dims = dims
+        self.feature_dropout = nn.ModuleDict({
+            m: nn.Dropout(p) for m, p in (feature_dropout or {}).items()
+            if m in dims and p > 0})
         self.norms = ModuleDict({
             m: nn.LayerNorm(d) if feature_norm else nn.Identity()
             for m, d in dims.items()})
         self.cls_heads = ModuleDict({
-            m: MODELS.build({**cls_head, 'in_channels': d,
+            m: MODELS.build({**uni_head, 'in_channels': d,
                              'num_classes': num_classes})
             for m, d in dims.items()})
         self.fused_head = MODELS.build({
-            **cls_head, 'in_channels': sum(dims.values()),
+            **fused_head, 'in_channels': sum(dims.values()),
             'num_classes': num_classes})
         self.fusion = MODELS.build(fusion)
         self.loss_cls = MODELS.build(loss_cls)
         self.uni_loss_weight = uni_loss_weight
-        self.gradient_consistency = (MODELS.build(gradient_consistency)
-                                     if gradient_consistency else None)
-        if distillation and not teacher:
-            raise ValueError('distillation needs a teacher: set '
-                             "model.teacher=dict(type='ExponentialMovingAverage'"
-                             ', momentum=0.001)')
         self.teacher = (MODELS.build(
             teacher, default_args=dict(model=self.trainable_parts()))
             if teacher else None)
-        self.distillation = MODELS.build(distillation) if distillation \
-            else None
         self.gradient_modulation = MODELS.build(
             gradient_modulation, default_args=dict(feat_dims=dims)) \
             if gradient_modulation else None
@@ -149,8 +171,10 @@ class MultiModalRecognizer(BaseModel):
 
     # -- parts ---------------------------------------------------------------
     def trainable_parts(self) -> nn.ModuleDict:
-        """The student's trainable modules, by reference, in the layout the
-        EMA teacher copies: top stages, norms, uni-modal and fused heads."""
+        """The student's modules the teacher averages, by reference: top
+        stages, norms, uni-modal and fused heads. A method whose teacher
+        also averages its own modules (e.g. projection heads) adds them
+        here; :meth:`forward_parts` reads the keys below."""
         return nn.ModuleDict(dict(
             tops=nn.ModuleDict({m: nn.ModuleDict(enc.top_layers())
                                 for m, enc in self.encoders.items()}),
@@ -173,10 +197,11 @@ class MultiModalRecognizer(BaseModel):
 
     @torch.no_grad()
     def update_teacher(self) -> None:
-        """One EMA step (Eq. 7) of the teacher towards the student."""
+        """One step of the averaged teacher towards the student (after each
+        optimiser step, by ``EMATeacherHook``)."""
         if self.teacher is None:
-            raise RuntimeError('update_teacher called on a model without a '
-                               'teacher (model.teacher is None)')
+            raise RuntimeError(f'update_teacher called on a {type(self)}'
+                               ' without a teacher (model.teacher is None)')
         self.teacher.update_parameters(self.trainable_parts())
 
     def train(self, mode: bool = True) -> 'MultiModalRecognizer':
@@ -199,7 +224,8 @@ class MultiModalRecognizer(BaseModel):
 
     def forward_parts(self, trunk_outs: Mapping, parts: nn.ModuleDict,
                       top_layers: Optional[Mapping] = None):
-        """Normalised features and uni-modal logits per modality.
+        """Normalised features and uni-modal logits per modality, without
+        the feature dropout (prediction, the teacher).
 
         Args:
             trunk_outs: From :meth:`extract_trunk`.
@@ -224,6 +250,18 @@ class MultiModalRecognizer(BaseModel):
         feats, logits = self.forward_parts(trunk_outs, parts)
         return dict(fused=parts['fused_head'](self.fusion(feats)), **logits)
 
+    def teacher_logits(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
+        """The teacher's logits on the batch (no gradient), from the shared
+        trunk output; computed once per context."""
+        if self.teacher is None:
+            raise RuntimeError(f'{type(self).__name__} has no teacher; set '
+                               'model.teacher')
+        if 'teacher_logits' not in ctx.extras:
+            with torch.no_grad():
+                ctx.extras['teacher_logits'] = self.predict_logits(
+                    ctx.trunk, self.teacher.module)
+        return ctx.extras['teacher_logits']
+
     def encoder_params(self) -> Dict[str, list]:
         """Trainable encoder parameters per modality (top stages), in the
         order :class:`GradientConsistencyLoss` visits them."""
@@ -231,91 +269,99 @@ class MultiModalRecognizer(BaseModel):
                     for p in layer.parameters() if p.requires_grad]
                 for m, enc in self.encoders.items()}
 
+    def pooled_features(self, trunk_outs: Mapping,
+                        top_layers: Optional[Mapping] = None
+                        ) -> Dict[str, torch.Tensor]:
+        """The student's pooled features in training: top stages (or
+        ``top_layers`` standing in for them), then the feature dropout."""
+        out = {}
+        for m, enc in self.encoders.items():
+            f = enc.forward_top(trunk_outs[m],
+                                None if top_layers is None else top_layers[m])
+            out[m] = self.feature_dropout[m](f) \
+                if m in self.feature_dropout else f
+        return out
+
     @staticmethod
     def _labels(data_samples: SampleList) -> torch.Tensor:
         return torch.cat([s.gt_label.reshape(-1) for s in data_samples])
 
-    def loss(self, inputs: Mapping[str, torch.Tensor],
-             data_samples: SampleList) -> Dict[str, torch.Tensor]:
-        labels = self._labels(data_samples)
-        trunk_outs = self.extract_trunk(inputs)
-        student = self.trainable_parts()
-        gmp = self.gradient_modulation
-        if gmp is None:
-            feats, uni_logits = self.forward_parts(trunk_outs, student)
-        else:
-            # Heads and the strategy's branches read detached leaves, so
-            # their losses reach the encoders only through G (below).
-            pooled = {m: enc.forward_top(trunk_outs[m])
-                      for m, enc in self.encoders.items()}
+    # -- the named training steps ------------------------------------------------
+    def extract_feats(self, inputs: Mapping[str, torch.Tensor],
+                      data_samples: SampleList) -> ForwardContext:
+        """Steps 1-2: trunk, pooled and normalised features."""
+        trunk = self.extract_trunk(inputs)
+        pooled = self.pooled_features(trunk)
+        leaves = None
+        if self.gradient_modulation is not None:
+            # The heads read detached leaves, so the uni-modal terms reach
+            # the encoders only through the strategy.
             leaves = {m: f.detach().requires_grad_()
                       for m, f in pooled.items()}
-            leaf_feats = {m: self.norms[m](f) for m, f in leaves.items()}
-            uni_logits = {m: self.cls_heads[m](f)
-                          for m, f in leaf_feats.items()}
-            feats = {m: self.norms[m](f) for m, f in pooled.items()}
-        uni_losses = {m: self.loss_cls(uni_logits[m], labels)
-                      for m in self.modalities}
-        losses = {f'{m}_loss_cls': self.uni_loss_weight * uni_losses[m]
-                  for m in self.modalities}
-        raw_uni_grads = {}
-        if gmp is not None:
-            enc_params = self.encoder_params()
-            gmp_losses, gmp_grads, raw_uni_grads = gmp.encoder_gradients(
-                leaves, pooled, leaf_feats, uni_logits, uni_losses,
-                self.uni_loss_weight, labels, data_samples, enc_params)
-            losses.update(gmp_losses)
+            uni_feats = {m: self.norms[m](f) for m, f in leaves.items()}
+        feats = {m: self.norms[m](f) for m, f in pooled.items()}
+        return ForwardContext(
+            data_samples=data_samples, labels=self._labels(data_samples),
+            trunk=trunk, pooled=pooled, feats=feats, leaves=leaves,
+            uni_feats=feats if leaves is None else uni_feats,
+            uni_logits={}, encoder_params=self.encoder_params())
 
-        drop_probs = self.fusion.drop_probabilities(uni_logits)
-        if self.gradient_consistency is not None:
-            lookahead = {m: self.gradient_consistency.lookahead_layers(
-                uni_losses[m], student['tops'][m],
-                grads=raw_uni_grads.get(m)) for m in self.modalities}
-            fused_feats, _ = self.forward_parts(trunk_outs, student,
-                                                top_layers=lookahead)
-            fused_logits = self.fused_head(self.fusion(fused_feats,
-                                                       drop_probs))
-            losses['fused_loss_cls'] = self.gradient_consistency(
-                fused_logits, labels)
-        else:
-            fused_logits = self.fused_head(self.fusion(feats, drop_probs))
-            losses['fused_loss_cls'] = self.loss_cls(fused_logits, labels)
+    def uni_predict(self, ctx: ForwardContext) -> None:
+        """Step 3: uni-modal logits from ``ctx.uni_feats``."""
+        ctx.uni_logits = {m: self.cls_heads[m](f)
+                          for m, f in ctx.uni_feats.items()}
 
-        if self.distillation is not None:
-            with torch.no_grad():
-                teacher_fused = self.predict_logits(
-                    trunk_outs, self.teacher.module)['fused']
-            losses['loss_distill'] = self.distillation(
-                teacher_fused, fused_logits, uni_logits)
-        if gmp is not None:
-            # Losses other than the modulated ones that read the leaves
-            # (the uni-modal distillation terms) reach the encoders
-            # unmodulated, as without the strategy.
-            passthrough = [v for k, v in losses.items()
-                           if 'loss' in k and v.requires_grad and
-                           k not in {f'{m}_loss_cls' for m in self.modalities}
-                           and not k.endswith('_loss_domain')]
-            feature_grads = {}
-            if passthrough:
-                grads = torch.autograd.grad(
-                    sum(passthrough), list(leaves.values()),
-                    retain_graph=True, allow_unused=True)
-                feature_grads = dict(zip(leaves, grads))
-            # Value 0, gradient G (+ the pass-through) on the encoders.
-            losses['gmp_loss_encoder'] = gmp.surrogate_loss(
-                enc_params, gmp_grads, pooled, feature_grads)
-        # Logged, not summed: mmengine sums only keys containing 'loss'.
-        for m, p in drop_probs.items():
-            losses[f'{m}_drop_prob'] = p.detach()
+    def uni_cls_losses(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
+        """Step 4: the uni-modal classification terms, unweighted, per
+        modality (weighted by ``uni_loss_weight`` into ``{m}_loss_cls``).
+        These, and only these, are what a gradient strategy modulates."""
+        if self.uni_loss_weight is None:
+            return {}
+        return {m: self.loss_cls(ctx.uni_logits[m], ctx.labels)
+                for m in self.modalities}
+
+    def fuse(self, ctx: ForwardContext) -> None:
+        """Step 5: ``ctx.fused_feat`` and ``ctx.fused_logits``."""
+        ctx.fused_feat = self.fusion(ctx.feats)
+        ctx.fused_logits = self.fused_head(ctx.fused_feat)
+
+    def method_losses(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
+        """Step 6: the method's losses other than the uni-modal terms (and
+        logged values: mmengine sums only keys containing 'loss')."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must define method_losses')
+
+    def loss(self, inputs: Mapping[str, torch.Tensor],
+             data_samples: SampleList) -> Dict[str, torch.Tensor]:
+        """The named steps in order; with a gradient strategy, its encoder
+        gradient goes in through a zero-valued surrogate loss."""
+        ctx = self.extract_feats(inputs, data_samples)
+        self.uni_predict(ctx)
+        ctx.uni_cls = self.uni_cls_losses(ctx)
+        weight = 1.0 if self.uni_loss_weight is None else \
+            self.uni_loss_weight
+        losses = {f'{m}_loss_cls': weight * v
+                  for m, v in ctx.uni_cls.items()}
+        strategy = self.gradient_modulation
+        if strategy is not None:
+            strategy_losses, modulated = strategy.encoder_gradients(
+                ctx, weight)
+            losses.update(strategy_losses)
+        self.fuse(ctx)
+        own = self.method_losses(ctx)
+        losses.update({k: v for k, v in own.items() if 'loss' in k})
+        if strategy is not None:
+            losses['gmp_loss_encoder'] = strategy.encoder_loss(
+                ctx, modulated, summed_losses(own))
+        # Logged, not summed: kept last, as mmengine's log shows them.
+        losses.update({k: v for k, v in own.items() if 'loss' not in k})
         return losses
 
     def predict(self, inputs: Mapping[str, torch.Tensor],
                 data_samples: SampleList) -> SampleList:
         """Sets ``pred_score`` to ``{'fused': probs, modality: probs}`` so
         mmaction's ``AccMetric`` reports fused and per-modality accuracy."""
-        parts = self.teacher.module if self.evaluate_with == 'teacher' \
-            else self.trainable_parts()
-        logits = self.predict_logits(self.extract_trunk(inputs), parts)
+        logits = self.forward(inputs, mode='tensor')
         scores = {k: v.float().softmax(dim=1) for k, v in logits.items()}
         for i, sample in enumerate(data_samples):
             sample.set_field({k: v[i] for k, v in scores.items()},

@@ -1,0 +1,70 @@
+"""The contract between a recognizer and a gradient-level method."""
+from typing import Dict, Mapping, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+
+from ..recognizers.context import ForwardContext, Grads
+
+
+class BaseGradientStrategy(BaseModule):
+    """A gradient-level method composable with any recognizer by config
+    (``model.gradient_modulation``).
+
+    The recognizer (:meth:`MultiModalRecognizer.loss`) gives the strategy
+    one :class:`ForwardContext` in which the uni-modal heads read detached
+    leaves of the pooled features, and sorts the method's losses into two
+    groups without looking at their names:
+
+    - ``ctx.uni_cls``: the uni-modal classification terms per modality
+      (step 4); the strategy owns their gradient on the encoders
+      (:meth:`encoder_gradients`);
+    - the method's other losses (step 6): they reach the encoders
+      unmodulated; :meth:`encoder_loss` carries the part of their gradient
+      that flows through the leaves.
+
+    A method that needs the plain gradient of a uni-modal term (MBCD's
+    look-ahead) reads ``ctx.uni_cls_grads(m)``, which the strategy also
+    uses: it is computed once and never passes through the strategy.
+    """
+
+    def encoder_gradients(self, ctx: ForwardContext, cls_weight: float
+                          ) -> Tuple[Dict[str, torch.Tensor],
+                                     Dict[str, Grads]]:
+        """The strategy's own losses and the encoder gradient it wants.
+
+        Args:
+            ctx: After steps 1-4 (``uni_logits`` and ``uni_cls`` set).
+            cls_weight: Weight of each ``ctx.uni_cls`` term in the loss.
+
+        Returns:
+            tuple: ``losses`` (the strategy's own losses and logs, summed
+            and logged by mmengine like the method's; they train the
+            strategy's modules and reach the encoders only through ``G``)
+            and ``G`` (per modality, one tensor per parameter of
+            ``ctx.encoder_params[m]``).
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def encoder_loss(ctx: ForwardContext, G: Mapping[str, Grads],
+                     passthrough: Sequence[torch.Tensor]) -> torch.Tensor:
+        """A term of value 0 whose gradient is ``G`` on the encoder
+        parameters plus, through ``ctx.pooled``, the gradient that the
+        ``passthrough`` losses send into the leaves (e.g. MBCD's uni-modal
+        distillation), so those reach the encoders unmodulated."""
+        feature_grads = {}
+        if passthrough:
+            grads = torch.autograd.grad(
+                sum(passthrough), list(ctx.leaves.values()),
+                retain_graph=True, allow_unused=True)
+            feature_grads = dict(zip(ctx.leaves, grads))
+        terms = []
+        for m, grads in G.items():
+            terms += [(g.detach() * p).sum()
+                      for g, p in zip(grads, ctx.encoder_params[m])]
+        for m, g in feature_grads.items():
+            if g is not None:
+                terms.append((g.detach() * ctx.pooled[m]).sum())
+        s = torch.stack(terms).sum()
+        return s - s.detach()
