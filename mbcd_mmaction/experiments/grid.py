@@ -21,7 +21,21 @@ Scheme (``configs/`` relative to the repository root):
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-METHODS = ('mbcd', 'erm')
+METHODS = (
+    'mbcd',
+    'erm',
+    'rna',
+    'simmmdg',
+    'moosa',
+    'cmrf',
+    'rna_gmp',
+    'simmmdg_gmp',
+    'moosa_gmp',
+    'cmrf_gmp',
+)
+#: methods with the single-source / in-domain configs of Tables 2, 3, 8-10
+#: (configs/protocols/); the others have Table 1's multi-source configs
+PROTOCOL_METHODS = ('mbcd', 'erm')
 MODALITIES = {'va': ('rgb', 'audio'), 'vf': ('rgb', 'flow'),
               'af': ('flow', 'audio'), 'vaf': ('rgb', 'flow', 'audio')}
 DOMAINS = {'epic': ('D1', 'D2', 'D3'),
@@ -38,7 +52,7 @@ class Cell:
     protocol: str         # multi_source | single_source | in_domain
     dataset: str          # epic | hac
     modalities: str       # va | vf | af | vaf
-    method: str           # mbcd | erm
+    method: str           # a prefix of METHODS
     column: str           # the table's column, e.g. 'D2,D3->D1', 'S:D1 T:D2'
     config: str
     options: Tuple[Tuple[str, str], ...]
@@ -127,7 +141,8 @@ def table_cells(tables: Optional[Sequence[int]] = None,
                 if modalities and mods not in modalities:
                     continue
                 for method in methods:
-                    cells.extend(gen(table, dataset, mods, method))
+                    if gen is _multi_source or method in PROTOCOL_METHODS:
+                        cells.extend(gen(table, dataset, mods, method))
     return cells
 
 
@@ -146,7 +161,7 @@ def format_cells(cells: Sequence[Cell], runs_only: bool = False) -> str:
     lines = []
     for cell in (unique_runs(cells) if runs_only else cells):
         head = f'Table {cell.table:<2} {cell.dataset:4} {cell.modalities:3} ' \
-               f'{cell.method:4} {cell.protocol:13}'
+               f'{cell.method:11} {cell.protocol:13}'
         if runs_only:
             lines.append(f'{head} {cell.command()}')
         else:
