@@ -139,7 +139,8 @@ def apply_per_split(cfg) -> Dict[str, Any]:
     The config names its method in ``baseline`` (set by each baseline's base
     model config), its ``modalities`` and ``target_domain`` at top level;
     the dataset comes from the training dataset's type. Multi-source runs
-    only.
+    only. The table's values replace the config's, including any given
+    with ``--cfg-options``: to change one of them, leave ``per_split`` off.
 
     Returns:
         dict: The overrides applied (empty when ``per_split`` is off).
@@ -165,5 +166,20 @@ def apply_per_split(cfg) -> Dict[str, Any]:
     overrides = per_split_overrides(
         method, DATASET_TYPES[dataset_type],
         _modality_code(cfg.get('modalities')), cfg.get('target_domain'))
+    missing = [key for key in overrides if not _has_key(cfg, key)]
+    if missing:
+        raise KeyError(f'per_split: the {method} config has no {missing}; '
+                       'the table names keys of the shipped baseline '
+                       'configs')
     cfg.merge_from_dict(overrides)
     return overrides
+
+
+def _has_key(cfg, dotted: str) -> bool:
+    node = cfg
+    for part in dotted.split('.'):
+        try:
+            node = node[part]
+        except (KeyError, TypeError):
+            return False
+    return True
