@@ -5,6 +5,11 @@ checkpoint on the target domain (writes <work_dir>/target_results.json).
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--auto-scale-lr] [--seed N] [--deterministic]
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+
+A baseline config (RNA-Net, SimMMDG, MOOSA, CMRF) trains with one setting
+for every split; ``--cfg-options per_split=True`` applies its authors'
+per-split settings (mbcd_mmaction/experiments/baseline_settings.py; applied
+with the protocol when the runner is built, so the stock tools honour it).
 """
 import mbcd_mmaction  # noqa: F401  (compat fixes first)
 from mbcd_mmaction.apis import (build_train_parser, setup_cfg,

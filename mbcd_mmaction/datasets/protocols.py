@@ -391,11 +391,18 @@ PROTOCOL_KEYS = ('target_domain', 'source_domain', 'protocol')
 
 def apply_experiment(cfg):
     """What building a runner does to a config: :func:`apply_protocol`
-    when it names a protocol or its domains (:data:`PROTOCOL_KEYS`), else
+    (then a baseline's per-split settings when ``per_split=True``) when it
+    names a protocol or its domains (:data:`PROTOCOL_KEYS`), else
     :func:`apply_top_level` only (plain mmaction configs pass through
     untouched). Returns ``cfg``."""
     if any(cfg.get(key, None) is not None for key in PROTOCOL_KEYS):
-        return apply_protocol(cfg)
+        apply_protocol(cfg)
+        # A baseline's authors' per-split settings (``per_split=True``)
+        # depend on the split, so they follow the protocol.
+        from mbcd_mmaction.experiments.baseline_settings import \
+            apply_per_split
+        apply_per_split(cfg)
+        return cfg
     return apply_top_level(cfg)
 
 

@@ -79,7 +79,7 @@ class Cell:
     protocol: str         # multi_source | single_source | in_domain
     dataset: str          # epic | hac
     modalities: str       # va | vf | af | vaf
-    method: str           # mbcd | erm
+    method: str           # a prefix of METHODS
     column: str           # the table's column, e.g. 'D2,D3->D1', 'S:D1 T:D2'
     config: str
     options: Tuple[Tuple[str, str], ...]
@@ -269,7 +269,7 @@ def format_cells(cells: Sequence[Cell], runs_only: bool = False) -> str:
     lines = []
     for cell in (unique_runs(cells) if runs_only else cells):
         head = f'Table {cell.table:<2} {cell.dataset:4} {cell.modalities:3} ' \
-               f'{cell.method:4} {cell.protocol:13}'
+               f'{cell.method:11} {cell.protocol:13}'
         if runs_only:
             lines.append(f'{head} {cell.command()}')
         else:

@@ -1,2 +1,2 @@
 from . import (data_preprocessors, encoders, grad_strategies,  # noqa: F401
-               heads, losses, methods, necks, recognizers)
+               heads, losses, methods, modules, necks, recognizers)

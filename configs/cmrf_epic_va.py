@@ -1,0 +1,2 @@
+_base_ = ['./cmrf_epic_vaf.py']
+modalities = ('rgb', 'audio')

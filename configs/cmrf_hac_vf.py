@@ -1,0 +1,2 @@
+_base_ = ['./cmrf_hac_vaf.py']
+modalities = ('rgb', 'flow')

@@ -1,0 +1,2 @@
+_base_ = ['./moosa_gmp_epic_vaf.py']
+modalities = ('rgb', 'audio')

@@ -1,0 +1,2 @@
+_base_ = ['./moosa_gmp_hac_vaf.py']
+modalities = ('rgb', 'flow')

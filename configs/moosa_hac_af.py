@@ -1,0 +1,2 @@
+_base_ = ['./moosa_hac_vaf.py']
+modalities = ('flow', 'audio')

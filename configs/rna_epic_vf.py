@@ -1,0 +1,2 @@
+_base_ = ['./rna_epic_vaf.py']
+modalities = ('rgb', 'flow')

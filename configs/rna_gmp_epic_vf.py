@@ -1,0 +1,2 @@
+_base_ = ['./rna_gmp_epic_vaf.py']
+modalities = ('rgb', 'flow')

@@ -1,0 +1,2 @@
+_base_ = ['./rna_gmp_hac_vaf.py']
+modalities = ('rgb', 'audio')

@@ -1,0 +1,2 @@
+_base_ = ['./simmmdg_gmp_hac_vaf.py']
+modalities = ('flow', 'audio')

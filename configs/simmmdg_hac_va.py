@@ -1,0 +1,2 @@
+_base_ = ['./simmmdg_hac_vaf.py']
+modalities = ('rgb', 'audio')
