@@ -23,8 +23,9 @@ from mmengine.dist import barrier
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 
-from mbcd_mmaction.engine.hooks import (NonFiniteOutputHook,
-                                        check_finite_weights)
+# The module, not the package: engine.hooks imports apis.results.
+from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
+    NonFiniteOutputHook, check_finite_weights)
 
 from .config import config_name
 from .device import init_distributed

@@ -112,7 +112,16 @@ class MultimodalJigsaw(BaseModule):
                              f'{tuple(feats)}')
         x = torch.cat(list(feats.values()), dim=1)
         num_perms, dim = self.gather_index.shape
-        rows = x[:, self.gather_index].transpose(0, 1).reshape(-1, dim)
+        # gather on an expanded view rather than x[:, index]: the backward
+        # of advanced indexing accumulates each element's P gradients in a
+        # thread-dependent order (two identical runs differed); here each
+        # (permutation, sample) row scatters to distinct places and the P
+        # copies are summed by the expand's backward, deterministically.
+        batch = x.shape[0]
+        rows = torch.gather(
+            x.unsqueeze(0).expand(num_perms, batch, dim), 2,
+            self.gather_index.unsqueeze(1).expand(num_perms, batch, dim)
+        ).reshape(-1, dim)
         labels = torch.arange(num_perms, device=x.device).repeat_interleave(
             x.shape[0])
         return rows, labels
