@@ -25,38 +25,40 @@ num_classes = 8
 meta_keys = ('domain_id', 'domain', 'uid')
 
 # -- model: the recipe's backbone becomes the RGB encoder ---------------------
-# Replaced: `type` (Recognizer3D takes one input tensor; MultiModalRecognizer
-# takes one per modality), `cls_head` (SlowFastHead -> per-modality and
-# fused heads, built by the recognizer), `data_preprocessor` (one per
+# Replaced: `type` (Recognizer3D takes one input tensor; ERM, the plain
+# multi-modal recognizer, takes one per modality), `cls_head` (SlowFastHead
+# -> per-modality and fused heads, built by the recognizer), `data_preprocessor` (one per
 # modality; the pipeline normalises). Kept: the backbone, as is.
 model = dict(
     _delete_=True,
-    type='MultiModalRecognizer',
+    type='ERM',
     encoders=dict(
         rgb=dict(
             type='SlowFastEncoder',
             trainable_stages=1,
-            # the recipe's own Kinetics-400 weights (MMAction2 model zoo)
-            init_cfg=dict(
-                type='Pretrained',
-                checkpoint=(
-                    'https://download.openmmlab.com/mmaction/v1.0/'
-                    'recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_'
-                    'kinetics400-rgb/slowfast_r50_8xb8-8x8x1-256e_'
-                    'kinetics400-rgb_20220818-1cb6dfc8.pth')),
+            # the recipe's own Kinetics-400 weights (MMAction2 model zoo),
+            # loaded strictly into the backbone
+            pretrained=(
+                'https://download.openmmlab.com/mmaction/v1.0/'
+                'recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_'
+                'kinetics400-rgb/slowfast_r50_8xb8-8x8x1-256e_'
+                'kinetics400-rgb_20220818-1cb6dfc8.pth'),
+            pretrained_prefix='backbone.',
             backbone={{_base_.model.backbone}}),
         audio=dict(
             type='ResNetEncoder',
             trainable_stages=1,
+            # tools/convert_vggsound_resnet18.py
+            pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
             backbone=dict(
-                type='ResNet', depth=18, in_channels=1,
-                # tools/convert_vggsound_resnet18.py
-                pretrained='checkpoints/vggsound_resnet18_mmaction.pth',
+                type='ResNet', depth=18, in_channels=1, pretrained=None,
                 torchvision_pretrain=False, norm_eval=False))),
     modalities=modalities,
     num_classes=num_classes,
-    cls_head=dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.5),
-    fusion=dict(type='AdaptiveDropoutFusion', mode='off'))
+    uni_head=dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.5),
+    fused_head=dict(type='MLPClsHead', hidden_channels=512,
+                    dropout_ratio=0.5),
+    fusion=dict(type='ConcatFusion'))
 
 # -- data: the recipe's Kinetics VideoDataset -> EPIC-Kitchens domains ---------
 # Replaced entirely (_delete_): VideoDataset's ann_file/data_prefix are not

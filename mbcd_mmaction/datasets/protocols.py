@@ -46,6 +46,7 @@ Model components that need the training domains (a domain discriminator)
 declare ``source_domains=None``; :func:`apply_protocol` fills every such
 key under ``cfg.model`` with the protocol's source domains, in order.
 """
+import os.path as osp
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
@@ -317,34 +318,39 @@ def _all_datasets(cfg):
             yield loader_key, dataset_cfg
 
 
+def _as_written(cfg, key: str):
+    """The top-level ``key`` of ``cfg``'s config file as written (before
+    ``--cfg-options``), or None when ``cfg`` has no file or no such key."""
+    filename = getattr(cfg, 'filename', None)
+    if not filename or not osp.isfile(filename):
+        return None
+    from mmengine.config import Config
+    return Config.fromfile(filename).get(key, None)
+
+
 def _sync_data_root(cfg) -> None:
-    """Top-level ``data_root`` -> every dataset's ``data_root``.
+    """Top-level ``data_root`` -> the datasets that read it.
 
     A config reads the variable when it is parsed, so ``--cfg-options
-    data_root=X`` alone would change nothing. Propagated when the datasets
-    agree on one root (they were written with the variable); datasets
-    with different roots cannot be told apart by one variable: an error.
+    data_root=X`` alone would change nothing. When the top-level value
+    differs from the config file's, every dataset whose ``data_root`` is
+    still the file's value takes the new one; a dataset given its own root
+    (``<loader>.dataset.data_root=...``) keeps it.
     """
     data_root = cfg.get('data_root', None)
-    if data_root is None:
+    written = _as_written(cfg, 'data_root')
+    if data_root is None or written is None or data_root == written:
         return
-    roots = {(key, str(d.get('data_root'))) for key, d in _all_datasets(cfg)
-             if 'data_root' in d}
-    if len({root for _, root in roots}) > 1 and \
-            any(root != str(data_root) for _, root in roots):
-        raise ValueError(
-            f'data_root={data_root!r} (top level) cannot be applied: the '
-            f'datasets read different roots {sorted(roots)}. Set '
-            '<loader>.dataset.data_root for each dataloader instead.')
     for _, dataset_cfg in _all_datasets(cfg):
-        if 'data_root' in dataset_cfg:
+        if dataset_cfg.get('data_root', None) == written:
             dataset_cfg['data_root'] = data_root
 
 
 def _sync_num_classes(cfg) -> None:
-    """Top-level ``num_classes`` -> ``model.num_classes`` and
-    ``model.cls_head.num_classes`` (where present; mmaction recipes keep
-    it in the head)."""
+    """Top-level ``num_classes`` -> ``model.num_classes`` (and
+    ``model.cls_head.num_classes``, where mmaction recipes keep it) when it
+    differs from the config file's value; a model key given its own value
+    keeps it."""
     num_classes = cfg.get('num_classes', None)
     model = cfg.get('model', None)
     if num_classes is None or model is None:
@@ -353,6 +359,9 @@ def _sync_num_classes(cfg) -> None:
             or num_classes < 1:
         raise ValueError(f'num_classes={num_classes!r}: expected a positive '
                          'integer.')
+    written = _as_written(cfg, 'num_classes')
+    if written is None or num_classes == written:
+        return
     targets = [node for node in (model, model.get('cls_head', None))
                if isinstance(node, dict) and 'num_classes' in node]
     if not targets:
@@ -361,7 +370,8 @@ def _sync_num_classes(cfg) -> None:
             'model.num_classes nor model.cls_head.num_classes exists. Set '
             'the key of your model that holds the number of classes.')
     for node in targets:
-        node['num_classes'] = num_classes
+        if node['num_classes'] == written:
+            node['num_classes'] = num_classes
 
 
 def apply_top_level(cfg):

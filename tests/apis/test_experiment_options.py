@@ -41,10 +41,19 @@ def test_top_level_data_root_and_num_classes_propagate():
         _cfg('--cfg-options', 'num_classes=0')
 
 
-def test_data_root_refused_when_datasets_differ():
-    with pytest.raises(ValueError, match='different roots'):
-        _cfg('--cfg-options', 'data_root=/a',
-             'test_dataloader.dataset.data_root=/b')
+def test_a_loader_or_model_given_its_own_value_keeps_it():
+    """Per-loader roots and model.num_classes given explicitly win over the
+    top-level variables (which propagate only where the file's value is)."""
+    cfg = _cfg('--cfg-options', 'data_root=/a',
+               'test_dataloader.dataset.data_root=/b')
+    assert cfg.train_dataloader.dataset.data_root == '/a'
+    assert cfg.val_dataloader.dataset.data_root == '/a'
+    assert cfg.test_dataloader.dataset.data_root == '/b'
+    cfg = _cfg('--cfg-options', *[f'{k}.dataset.data_root=/c'
+                                  for k in LOADERS], 'model.num_classes=3')
+    for key in LOADERS:
+        assert cfg[key].dataset.data_root == '/c'
+    assert cfg.model.num_classes == 3
 
 
 def test_one_modality_name_is_one_modality():

@@ -105,10 +105,10 @@ def test_stock_runner_build_applies_the_protocol_option(epic_root, tmp_path):
 TINY_RECIPE = '''
 _base_ = [{recipe!r}]
 model = dict(encoders=dict(
-    rgb=dict(init_cfg=None, backbone=dict(
+    rgb=dict(pretrained=None, backbone=dict(
         channel_ratio=4, slow_pathway=dict(depth=18, base_channels=8),
         fast_pathway=dict(depth=18, base_channels=2))),
-    audio=dict(backbone=dict(pretrained=None))))
+    audio=dict(pretrained=None)))
 _rgb = dict(type='SampleModalityFrames', modality='rgb', clip_len=8,
             frame_interval=2)
 _tail = [dict(type='MultiModalNormalize'),
