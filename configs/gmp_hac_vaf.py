@@ -1,4 +1,5 @@
 # GMP on HAC, video + audio + flow, multi-source (see configs/erm_hac_vaf.py
 # for the protocol and metrics).
-_base_ = ['./erm_hac_vaf.py', './_base_/models/gmp_strategy.py']
-model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})
+_base_ = ['./_base_/models/gmp.py', './_base_/experiments/hac.py']
+modalities = ('rgb', 'flow', 'audio')
+model = dict(num_classes={{_base_.num_classes}})

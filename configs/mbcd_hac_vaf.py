@@ -2,15 +2,6 @@
 # domains' train splits, select on their test splits, test on all videos of
 # `target_domain` (--cfg-options target_domain=animal). Per-domain numbers
 # come from DomainAccMetric (acc/<domain>/fused_top1 next to acc/fused_top1).
-_base_ = [
-    './_base_/models/mbcd.py', './_base_/datasets/hac_vaf.py',
-    './_base_/schedules/adam_20e.py', './_base_/mmdg_runtime.py'
-]
-target_domain = 'human'
+_base_ = ['./_base_/models/mbcd.py', './_base_/experiments/hac.py']
 modalities = ('rgb', 'flow', 'audio')
-num_classes = 7
-model = dict(num_classes=num_classes)
-val_evaluator = dict(type='DomainAccMetric',
-                     metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
-test_evaluator = val_evaluator
-
+model = dict(num_classes={{_base_.num_classes}})

@@ -8,8 +8,13 @@
 #       --cfg-options target_domain=D2
 # (or MMAction2's tools/train.py / `mim train mmaction` with this file: the
 # runner applies the protocol).
-_base_ = ['mmaction::recognition/slowfast/'
-          'slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py']
+# The EPIC-Kitchens pipelines come from a second base (its keys are named so
+# as not to clash with the recipe's).
+_base_ = [
+    'mmaction::recognition/slowfast/'
+    'slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py',
+    '../_base_/datasets/epic_kitchens_pipelines.py'
+]
 
 custom_imports = dict(imports=['mbcd_mmaction'], allow_failed_imports=False)
 # Applies the protocol when it is built (also from MMAction2's tools),
@@ -22,7 +27,6 @@ data_root = 'data/epic_kitchens'
 target_domain = 'D1'
 modalities = ('rgb', 'audio')
 num_classes = 8
-meta_keys = ('domain_id', 'domain', 'uid')
 
 # -- model: the recipe's backbone becomes the RGB encoder ---------------------
 # Replaced: `type` (Recognizer3D takes one input tensor; ERM, the plain
@@ -63,32 +67,13 @@ model = dict(
 # -- data: the recipe's Kinetics VideoDataset -> EPIC-Kitchens domains ---------
 # Replaced entirely (_delete_): VideoDataset's ann_file/data_prefix are not
 # this dataset's arguments, and the pipelines load several modalities. The
-# recipe's 8x8x1 sampling (32 frames, interval 2, 224 px) is kept.
-train_pipeline = [
-    dict(type='SampleModalityFrames', modality='rgb', clip_len=32,
-         frame_interval=2),
-    dict(type='LoadModalityFrames', modality='rgb'),
-    dict(type='LoadAudioSpectrogram', clip_seconds=10.0),
-    dict(type='MultiModalResize', short_side=256),
-    dict(type='MultiModalRandomResizedCrop', size=224),
-    dict(type='MultiModalNormalize'),
-    dict(type='MultiModalFlip', flip_ratio=0.5),
-    dict(type='MultiModalFormatShape'),
-    dict(type='PackActionInputs', collect_keys=modalities,
-         meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='SampleModalityFrames', modality='rgb', clip_len=32,
-         frame_interval=2, test_mode=True),
-    dict(type='LoadModalityFrames', modality='rgb'),
-    dict(type='LoadAudioSpectrogram', clip_seconds=10.0, test_mode=True),
-    dict(type='MultiModalResize', short_side=256),
-    dict(type='MultiModalCenterCrop', crop_size=224),
-    dict(type='MultiModalNormalize'),
-    dict(type='MultiModalFormatShape'),
-    dict(type='PackActionInputs', collect_keys=modalities,
-         meta_keys=meta_keys),
-]
+# EPIC pipelines of every EPIC experiment
+# (configs/_base_/datasets/epic_kitchens_pipelines.py) sample RGB as the
+# recipe's 8x8x1 does (32 frames, interval 2, 224 px); their flow steps do
+# nothing without flow in `modalities`, and the runner sets
+# PackActionInputs' collect_keys to `modalities`.
+train_pipeline = {{_base_.epic_train_pipeline}}
+test_pipeline = {{_base_.epic_test_pipeline}}
 # `domains=None`: the runner fills them from the protocol (target_domain).
 _dataset = dict(type=dataset_type, data_root=data_root, domains=None,
                 modalities=modalities)

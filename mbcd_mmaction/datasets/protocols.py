@@ -318,27 +318,30 @@ def _all_datasets(cfg):
             yield loader_key, dataset_cfg
 
 
-def _as_written(cfg, key: str):
-    """The top-level ``key`` of ``cfg``'s config file as written (before
-    ``--cfg-options``), or None when ``cfg`` has no file or no such key."""
+def _as_written(cfg, keys: Sequence[str]) -> Dict[str, object]:
+    """The top-level ``keys`` of ``cfg``'s config file as written (before
+    ``--cfg-options``), each None when ``cfg`` has no file or no such key.
+    The file is parsed once for all the keys (parsing resolves every base
+    file)."""
     filename = getattr(cfg, 'filename', None)
     if not filename or not osp.isfile(filename):
-        return None
+        return dict.fromkeys(keys)
     from mmengine.config import Config
-    return Config.fromfile(filename).get(key, None)
+    written = Config.fromfile(filename)
+    return {key: written.get(key, None) for key in keys}
 
 
-def _sync_data_root(cfg) -> None:
+def _sync_data_root(cfg, written) -> None:
     """Top-level ``data_root`` -> the datasets that read it.
 
     A config reads the variable when it is parsed, so ``--cfg-options
     data_root=X`` alone would change nothing. When the top-level value
     differs from the config file's, every dataset whose ``data_root`` is
     still the file's value takes the new one; a dataset given its own root
-    (``<loader>.dataset.data_root=...``) keeps it.
+    (``<loader>.dataset.data_root=...``) keeps it. ``written`` is the
+    file's value (:func:`_as_written`).
     """
     data_root = cfg.get('data_root', None)
-    written = _as_written(cfg, 'data_root')
     if data_root is None or written is None or data_root == written:
         return
     for _, dataset_cfg in _all_datasets(cfg):
@@ -346,11 +349,11 @@ def _sync_data_root(cfg) -> None:
             dataset_cfg['data_root'] = data_root
 
 
-def _sync_num_classes(cfg) -> None:
+def _sync_num_classes(cfg, written) -> None:
     """Top-level ``num_classes`` -> ``model.num_classes`` (and
     ``model.cls_head.num_classes``, where mmaction recipes keep it) when it
-    differs from the config file's value; a model key given its own value
-    keeps it."""
+    differs from the config file's value ``written``; a model key given its
+    own value keeps it."""
     num_classes = cfg.get('num_classes', None)
     model = cfg.get('model', None)
     if num_classes is None or model is None:
@@ -359,7 +362,6 @@ def _sync_num_classes(cfg) -> None:
             or num_classes < 1:
         raise ValueError(f'num_classes={num_classes!r}: expected a positive '
                          'integer.')
-    written = _as_written(cfg, 'num_classes')
     if written is None or num_classes == written:
         return
     targets = [node for node in (model, model.get('cls_head', None))
@@ -390,8 +392,9 @@ def apply_top_level(cfg):
         model = cfg.get('model', None)
         if model is not None and 'modalities' in model:
             model['modalities'] = modalities
-    _sync_data_root(cfg)
-    _sync_num_classes(cfg)
+    written = _as_written(cfg, ('data_root', 'num_classes'))
+    _sync_data_root(cfg, written['data_root'])
+    _sync_num_classes(cfg, written['num_classes'])
     return cfg
 
 

@@ -67,3 +67,27 @@ def test_one_modality_name_is_one_modality():
         ('rgb', 'audio')
     with pytest.raises(ValueError, match=r"unknown \['sound'\]"):
         _cfg('--cfg-options', 'modalities=sound')
+
+
+def test_config_file_parsed_once_per_resolution(monkeypatch):
+    """Resolving the top-level variables reads the config file's own values
+    (data_root and num_classes) from one parse of the file, not one each."""
+    from mmengine.config import Config
+
+    from mbcd_mmaction.datasets.protocols import apply_top_level
+    cfg = Config.fromfile(DEMO)
+    cfg.merge_from_dict(dict(data_root='/elsewhere/epic', num_classes=5))
+    parsed = []
+    real_fromfile = Config.fromfile
+
+    def counting_fromfile(filename, *args, **kwargs):
+        parsed.append(filename)
+        return real_fromfile(filename, *args, **kwargs)
+
+    monkeypatch.setattr(Config, 'fromfile', staticmethod(counting_fromfile))
+    apply_top_level(cfg)
+    assert parsed == [DEMO]
+    # both written values came from that parse: both variables propagated
+    assert cfg.model.num_classes == 5
+    for key in LOADERS:
+        assert cfg[key].dataset.data_root == '/elsewhere/epic'

@@ -20,45 +20,16 @@
 # `domains` is None in every dataset: apply_protocol fills it (train: source
 # train splits, val: source test splits, test: target test split).
 # Evaluators are left to the model configs.
+_base_ = ['./epic_kitchens_pipelines.py']
 
 dataset_type = 'EpicKitchensDataset'
 data_root = 'data/epic_kitchens'
 layout = 'frames'  # or 'clips' (the MMDG-Bench port's mp4-per-clip layout)
-modalities = ('rgb', 'flow', 'audio')
-meta_keys = ('domain_id', 'domain', 'uid')
+modalities = {{_base_.modalities}}
 
-train_pipeline = [
-    dict(type='SampleModalityFrames', modality='rgb', clip_len=32,
-         frame_interval=2),
-    dict(type='LoadModalityFrames', modality='rgb'),
-    dict(type='SampleModalityFrames', modality='flow', clip_len=8,
-         frame_interval=4),
-    dict(type='LoadModalityFrames', modality='flow'),
-    dict(type='LoadAudioSpectrogram', clip_seconds=10.0),
-    dict(type='MultiModalResize', short_side=256),
-    dict(type='MultiModalRandomResizedCrop', size=224),
-    dict(type='MultiModalNormalize'),
-    # After normalisation: negating the x-flow is exact on centred floats.
-    dict(type='MultiModalFlip', flip_ratio=0.5),
-    dict(type='MultiModalFormatShape'),
-    dict(type='PackActionInputs', collect_keys=modalities,
-         meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='SampleModalityFrames', modality='rgb', clip_len=32,
-         frame_interval=2, test_mode=True),
-    dict(type='LoadModalityFrames', modality='rgb'),
-    dict(type='SampleModalityFrames', modality='flow', clip_len=8,
-         frame_interval=4, test_mode=True),
-    dict(type='LoadModalityFrames', modality='flow'),
-    dict(type='LoadAudioSpectrogram', clip_seconds=10.0, test_mode=True),
-    dict(type='MultiModalResize', short_side=256),
-    dict(type='MultiModalCenterCrop', crop_size=224),
-    dict(type='MultiModalNormalize'),
-    dict(type='MultiModalFormatShape'),
-    dict(type='PackActionInputs', collect_keys=modalities,
-         meta_keys=meta_keys),
-]
+# The pipelines (and `meta_keys`) are in epic_kitchens_pipelines.py.
+train_pipeline = {{_base_.epic_train_pipeline}}
+test_pipeline = {{_base_.epic_test_pipeline}}
 
 train_dataloader = dict(
     batch_size=16,

@@ -7,14 +7,15 @@
 # feature_dropout=dict(rgb=0.5, flow=0.5).
 _base_ = ['./mm_encoders.py']
 
-num_classes = 8
-
 model = dict(
     type='ERM',
     encoders=dict(rgb={{_base_.rgb_encoder}}, flow={{_base_.flow_encoder}},
                   audio={{_base_.audio_encoder}}),
     modalities=None,
-    num_classes=num_classes,
+    # EPIC-Kitchens' 8 classes; the top-level `num_classes` is the
+    # dataset's (configs/_base_/experiments), and an experiment on a dataset
+    # with another count sets this too (configs/_base_/experiments/hac.py).
+    num_classes=8,
     uni_head=dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.5),
     fused_head=dict(type='MLPClsHead', hidden_channels=512,
                     dropout_ratio=0.5),
