@@ -9,6 +9,9 @@ import time
 import torch
 from mmengine.registry import init_default_scope
 
+from mbcd_mmaction.engine.runner.host_memory import \
+    retain_freed_host_memory
+
 from .pipeline import decoder_throughput, generate_data, pipeline_throughput
 from .training import SHAPES, benchmark_methods, discover_methods
 
@@ -44,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--pin-memory', default='auto',
                    choices=['auto', 'on', 'off'],
                    help='pinned host batches; auto: on with CUDA')
+    p.add_argument('--retain-host-memory', default='auto',
+                   choices=['auto', 'on', 'off'],
+                   help='glibc malloc keeps freed memory (what MMDGRunner '
+                   'does on CPU); auto: on without CUDA')
     p.add_argument('--skip-data', action='store_true',
                    help='no data pipeline / decoder throughput')
     p.add_argument('--data-clips', type=int, default=None,
@@ -88,7 +95,9 @@ def run_benchmark(args) -> dict:
                            f'{sorted(methods)}')
         methods = {k: v for k, v in methods.items()
                    if k in args.methods or k == 'erm'}
+    retain = _choice(args.retain_host_memory, not cuda)
     settings = dict(
+        retain_host_memory=retain and retain_freed_host_memory(),
         smoke=args.smoke, size=size, shapes=SHAPES[size],
         batch_size=batch_size, warmup=warmup, iters=iters,
         breakdown_iters=breakdown, device=str(device),

@@ -6,6 +6,7 @@ import os.path as osp
 import re
 from typing import Optional
 
+import torch
 from mmaction.registry import RUNNERS
 from mmengine.dist import master_only
 from mmengine.logging import print_log
@@ -14,6 +15,7 @@ from mmengine.runner import EpochBasedTrainLoop, Runner
 from mbcd_mmaction.datasets.protocols import apply_experiment
 
 from .atomic import commit, is_complete_checkpoint, temp_path_for
+from .host_memory import retain_freed_host_memory
 from .loops import ResumableEpochBasedTrainLoop
 
 _CKPT_NAME = re.compile(r'(?:epoch|iter)_(\d+)\.pth$')
@@ -41,6 +43,10 @@ class MMDGRunner(Runner):
       built as :class:`ResumableEpochBasedTrainLoop`, which skips the
       batches of the interrupted epoch that were already trained.
 
+    * **Host memory kept for reuse on CPU**: ``env_cfg.retain_host_memory``
+      (``'auto'``: when no GPU is present; True/False force it) applies
+      :func:`retain_freed_host_memory` (glibc ``malloc`` keeps freed
+      blocks, so an iteration does not fault its memory in again).
     * **The experiment is resolved when the runner is built**:
       :meth:`from_cfg` applies the protocol and the top-level variables
       (:func:`mbcd_mmaction.datasets.protocols.apply_experiment`), so
@@ -62,6 +68,26 @@ class MMDGRunner(Runner):
         cfg = copy.deepcopy(cfg)
         apply_experiment(cfg)
         return super().from_cfg(cfg)
+
+    def setup_env(self, env_cfg) -> None:
+        super().setup_env(env_cfg)
+        retain = env_cfg.get('retain_host_memory', 'auto')
+        if retain not in ('auto', True, False):
+            raise ValueError("env_cfg.retain_host_memory must be 'auto', "
+                             f'True or False, got {retain!r}')
+        if retain == 'auto':
+            retain = not torch.cuda.is_available()
+        self._host_memory = None if not retain else \
+            'applied (glibc malloc)' if retain_freed_host_memory() else \
+            'not applied (the C library is not glibc)'
+
+    def build_logger(self, *args, **kwargs):
+        # setup_env runs before the logger exists.
+        logger = super().build_logger(*args, **kwargs)
+        if self._host_memory is not None:
+            logger.info('host memory: freed blocks kept for reuse: '
+                        f'{self._host_memory}')
+        return logger
 
     def build_train_loop(self, loop):
         if isinstance(loop, dict) and loop.get('type', None) in (
