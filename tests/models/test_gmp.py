@@ -294,6 +294,24 @@ def test_one_backward_gives_fused_plus_modulated_projected_gradients():
     assert any(seen) and not all(seen)
 
 
+def test_encoder_gradient_follows_a_loss_scale():
+    """The modulated gradient joins the backward through a zero-valued
+    term; a scaled total (AMP's loss scale, gradient accumulation) scales
+    it like every other gradient."""
+    torch.manual_seed(SEEDS[0])
+    model = _build(tiny.gmp_cfg(('flow', 'audio'), proj_dropout=0.0))
+    model.eval()  # no dropout: the two forwards are the same
+    data = model.data_preprocessor(
+        tiny.with_domains(tiny.batch(6, ('flow', 'audio'))), True)
+    grads = []
+    for scale in (1.0, 8.0):
+        losses = model.loss(**data)
+        model.zero_grad()
+        (scale * sum(v for k, v in losses.items() if 'loss' in k)).backward()
+        grads.append(_flat([p.grad for p in model.encoder_params()['flow']]))
+    torch.testing.assert_close(grads[1], 8.0 * grads[0])
+
+
 def test_unknown_or_missing_domain_is_a_clear_error():
     model = _build(tiny.gmp_cfg())
     data = model.data_preprocessor(

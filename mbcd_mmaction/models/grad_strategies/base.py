@@ -53,18 +53,36 @@ class BaseGradientStrategy(BaseModule):
         parameters plus, through ``ctx.pooled``, the gradient that the
         ``passthrough`` losses send into the leaves (e.g. MBCD's uni-modal
         distillation), so those reach the encoders unmodulated."""
-        feature_grads = {}
+        inputs, grads = [], []
         if passthrough:
-            grads = torch.autograd.grad(
+            feature_grads = torch.autograd.grad(
                 sum(passthrough), list(ctx.leaves.values()),
                 retain_graph=True, allow_unused=True)
-            feature_grads = dict(zip(ctx.leaves, grads))
-        terms = []
-        for m, grads in G.items():
-            terms += [(g.detach() * p).sum()
-                      for g, p in zip(grads, ctx.encoder_params[m])]
-        for m, g in feature_grads.items():
-            if g is not None:
-                terms.append((g.detach() * ctx.pooled[m]).sum())
-        s = torch.stack(terms).sum()
-        return s - s.detach()
+            for m, g in zip(ctx.leaves, feature_grads):
+                if g is not None:
+                    inputs.append(ctx.pooled[m])
+                    grads.append(g.detach())
+        for m, modality_grads in G.items():
+            inputs += ctx.encoder_params[m]
+            grads += [g.detach() for g in modality_grads]
+        return _InjectGradients.apply(grads, *inputs)
+
+
+class _InjectGradients(torch.autograd.Function):
+    """Value 0; the backward hands each input its given gradient (times the
+    gradient of the total loss w.r.t. this term: 1, or a loss scale), so a
+    computed gradient joins the one backward of the summed losses (DDP's
+    hooks see it like any other) without a pass over the parameters in the
+    forward."""
+
+    @staticmethod
+    def forward(ctx, grads, *inputs):
+        ctx.grads = grads
+        return inputs[0].new_zeros(())
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grads, ctx.grads = ctx.grads, None
+        if not bool(grad_output == 1):
+            grads = torch._foreach_mul(grads, grad_output)
+        return (None, *grads)

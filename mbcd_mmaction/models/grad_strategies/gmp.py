@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import ModuleDict
 
-from ..recognizers.context import ForwardContext, Grads, vector_jacobian
+from ..recognizers.context import ForwardContext, Grads
 from .base import BaseGradientStrategy
 
 class _GradientReversal(torch.autograd.Function):
@@ -95,15 +95,25 @@ def relative_ratios(values: Mapping[str, float], inverse: bool = False
     return out
 
 
-def _dot(a: Grads, b: Grads) -> torch.Tensor:
-    return sum((x * y).sum() for x, y in zip(a, b))
+def _dot(a: Grads, b: Grads) -> float:
+    """Dot product of two gradients given as lists of tensors (BLAS dot per
+    tensor, no temporaries)."""
+    return float(sum(torch.dot(x.reshape(-1), y.reshape(-1))
+                     for x, y in zip(a, b)))
+
+
+def _linear_combination(a: float, xs: Grads, b: float, ys: Grads) -> Grads:
+    """``a * xs + b * ys``, tensor by tensor (two fused passes)."""
+    out = torch._foreach_mul(list(xs), a)
+    torch._foreach_add_(out, list(ys), alpha=b)
+    return out
 
 
 def project_out(g: Grads, other: Grads, eps: float = 1e-12) -> Grads:
     """``g - (g . o / |o|^2) o``: ``g`` on the plane normal to ``other``
     (both lists of tensors, flattened together)."""
     coeff = _dot(g, other) / (_dot(other, other) + eps)
-    return [x - coeff * y for x, y in zip(g, other)]
+    return _linear_combination(1.0, g, -coeff, other)
 
 
 @MODELS.register_module()
@@ -262,22 +272,29 @@ class GradientModulationProjection(BaseGradientStrategy):
             out[m] = dict(rho=rho[m], sigma=sigma[m], k=k, p=p)
         return out
 
-    def combine(self, g_c: Grads, g_d: Optional[Grads], rho: float,
-                sigma: float) -> Tuple[Grads, Dict[str, float]]:
-        """Conflict-adaptive projection of already modulated task gradients.
+    def combination(self, dots: Tuple[float, float, float], rho: float,
+                    sigma: float, eps: float = 1e-12
+                    ) -> Tuple[float, float, Dict[str, float]]:
+        """The conflict-adaptive projection as coefficients: ``g_c + g_d``
+        after projection is ``a * g_c + b * g_d`` (projecting one gradient
+        onto the plane normal to the other is a linear combination of the
+        two), so only their dot products are needed.
+
+        Args:
+            dots: ``(g_c . g_c, g_d . g_d, g_c . g_d)`` of the modulated
+                task gradients.
+            rho, sigma: The modality's semantic and domain ratios.
+            eps: Added to a squared norm before dividing by it.
 
         Returns:
-            tuple: ``g_c + g_d`` after projection (list like ``g_c``) and
-            logs: ``cos`` (cosine before projection) and ``projected``
-            (0 none, 1 g_c, 2 g_d, 3 both).
+            tuple: ``a``, ``b`` and logs: ``cos`` (cosine before
+            projection) and ``projected`` (0 none, 1 g_c, 2 g_d, 3 both).
         """
-        if g_d is None:
-            return list(g_c), dict(cos=0.0, projected=0.0)
-        dot = _dot(g_c, g_d)
-        norm = (_dot(g_c, g_c) * _dot(g_d, g_d)).sqrt()
-        cos = float(dot / norm) if float(norm) > 0 else 0.0
+        cc, dd, cd = dots
+        norm = math.sqrt(max(cc * dd, 0.0))
+        cos = cd / norm if norm > 0 else 0.0
         which = 0
-        if float(dot) < 0 and self.projection != 'none':
+        if cd < 0 and self.projection != 'none':
             stronger_cls = rho >= sigma  # rho / sigma >= 1
             if self.projection == 'adaptive':
                 which = 1 if stronger_cls else 2
@@ -286,10 +303,27 @@ class GradientModulationProjection(BaseGradientStrategy):
             else:
                 which = dict(classification=1, domain=2,
                              pcgrad=3)[self.projection]
-        new_c = project_out(g_c, g_d) if which in (1, 3) else g_c
-        new_d = project_out(g_d, g_c) if which in (2, 3) else g_d
-        return ([a + b for a, b in zip(new_c, new_d)],
-                dict(cos=cos, projected=float(which)))
+        a, b = 1.0, 1.0
+        if which in (1, 3):  # g_c - (g_c.g_d / |g_d|^2) g_d
+            b -= cd / (dd + eps)
+        if which in (2, 3):  # g_d - (g_c.g_d / |g_c|^2) g_c
+            a -= cd / (cc + eps)
+        return a, b, dict(cos=cos, projected=float(which))
+
+    def combine(self, g_c: Grads, g_d: Optional[Grads], rho: float,
+                sigma: float) -> Tuple[Grads, Dict[str, float]]:
+        """Conflict-adaptive projection of already modulated task gradients
+        (:meth:`combination` applied to the lists).
+
+        Returns:
+            tuple: ``g_c + g_d`` after projection (list like ``g_c``) and
+            the logs of :meth:`combination`.
+        """
+        if g_d is None:
+            return list(g_c), dict(cos=0.0, projected=0.0)
+        a, b, logs = self.combination(
+            (_dot(g_c, g_c), _dot(g_d, g_d), _dot(g_c, g_d)), rho, sigma)
+        return _linear_combination(a, g_c, b, g_d), logs
 
     # -- the strategy interface ----------------------------------------------
     def encoder_gradients(self, ctx: ForwardContext, cls_weight: float
@@ -334,16 +368,26 @@ class GradientModulationProjection(BaseGradientStrategy):
 
         G = {}
         for m, leaf in ctx.leaves.items():
-            ps = list(ctx.encoder_params[m])
             co = coeffs[m]
-            g_c = [co['k'] * cls_weight * g for g in ctx.uni_cls_grads(m)]
-            g_d = None
+            scale_c = co['k'] * cls_weight
             if m in dom_losses:
                 dz = torch.autograd.grad(dom_losses[m], leaf,
                                          retain_graph=True)[0]
-                g_d = [co['p'] * self.domain_loss_weight * g
-                       for g in vector_jacobian(ctx.pooled[m], ps, dz)]
-            G[m], logs = self.combine(g_c, g_d, co['rho'], co['sigma'])
+                # One batched backward through the top stages for both
+                # task gradients (unless the plain one is cached).
+                g_c, (g_d,) = ctx.uni_cls_and_leaf_grads(m, [dz])
+                scale_d = co['p'] * self.domain_loss_weight
+                # The modulated gradients' dot products, from the plain
+                # ones: the scales are numbers.
+                a, b, logs = self.combination(
+                    (scale_c**2 * _dot(g_c, g_c), scale_d**2 * _dot(g_d, g_d),
+                     scale_c * scale_d * _dot(g_c, g_d)),
+                    co['rho'], co['sigma'])
+                G[m] = _linear_combination(a * scale_c, g_c, b * scale_d, g_d)
+            else:
+                G[m] = torch._foreach_mul(list(ctx.uni_cls_grads(m)),
+                                          scale_c)
+                logs = dict(cos=0.0, projected=0.0)
             logged = dict(k=co['k'], q=q[m])
             if c is not None:
                 logged.update(p=co['p'], c=c[m], **logs)
