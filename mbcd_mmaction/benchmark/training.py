@@ -318,9 +318,7 @@ class MethodRunner:
         handles = []
         for layer in _top_stage_modules(model):
             handles += _time_module(layer, clock)
-        memory = _Memory(self.device)
         try:
-            memory.start()
             self.sync()
             start = time.perf_counter()
             model.train_step(self.batch, ow)
@@ -330,7 +328,6 @@ class MethodRunner:
             for hook in self.hooks:
                 hook.after_train_iter(self._runner, 0)
             clock.exit('ema_update')
-            peak = memory.peak()
         finally:
             for h in handles:
                 h.remove()
@@ -349,11 +346,20 @@ class MethodRunner:
                              parts['optimizer_step'])
         parts['total'] = train_step + parts['ema_update']
         top_modules = len(_top_stage_modules(model))
-        return dict(parts=parts, peak_bytes=peak,
+        return dict(parts=parts,
                     top_stage_passes_fwd=clock.calls.get('top_fwd', 0) /
                     top_modules,
                     top_stage_passes_bwd=clock.calls.get('top_bwd', 0) /
                     top_modules)
+
+    def memory_step(self) -> int:
+        """Peak memory of one iteration (bytes above its start). On CPU
+        this returns freed memory to the system first, so it runs after
+        every timed and instrumented iteration."""
+        memory = _Memory(self.device)
+        memory.start()
+        self.step()
+        return memory.peak()
 
     def sizes(self) -> dict:
         """Parameters and buffers of the student and the teacher."""
@@ -400,15 +406,22 @@ def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                                error=f'{type(e).__name__}: {e}'))
     times = {n: [] for n in runners}
     splits = {n: [] for n in runners}
-    for rnd in range(warmup + iters + breakdown_iters):
+    peaks = {n: [] for n in runners}
+    # Memory last: measuring it on CPU returns the freed memory that the
+    # timed iterations reuse (MMDGRunner keeps it; README "Performance").
+    rounds = ['warmup'] * warmup + ['timed'] * iters + \
+        ['split'] * breakdown_iters + ['memory']
+    for kind in rounds:
         for name, runner in list(runners.items()):
             try:
-                if rnd < warmup:
+                if kind == 'warmup':
                     runner.step()
-                elif rnd < warmup + iters:
+                elif kind == 'timed':
                     times[name].append(runner.timed_step())
-                else:
+                elif kind == 'split':
                     splits[name].append(runner.breakdown_step())
+                else:
+                    peaks[name].append(runner.memory_step())
             except Exception as e:
                 errors.append(dict(method=name, config=runner.config,
                                    stage='iteration',
@@ -428,8 +441,7 @@ def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                    split_fraction={k: v / split['total']
                                    for k, v in split.items()
                                    if k != 'total'} if split else {},
-                   peak_memory_bytes=max(
-                       (s['peak_bytes'] for s in splits[name]), default=None),
+                   peak_memory_bytes=max(peaks[name], default=None),
                    top_stage_passes_fwd=splits[name][0][
                        'top_stage_passes_fwd'] if splits[name] else None,
                    top_stage_passes_bwd=splits[name][0][
