@@ -1,13 +1,17 @@
+import os
+
 import pytest
+import torch
 from mmengine.registry import DefaultScope
 
 import mbcd_mmaction  # noqa: F401  (compat fixes, registration)
 
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        'markers', 'slow: longer tests (real runners, paper-size models); '
-        "deselect with -m 'not slow'")
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # `pytest -n N`: N test processes share the cores, so each computes on
+    # one thread, and so do the processes its tests start (oversubscribed
+    # OpenMP threads spin and slow every process down).
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

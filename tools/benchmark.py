@@ -12,6 +12,7 @@ import sys
 from mmengine.logging import MMLogger
 
 from mbcd_mmaction.benchmark import build_parser, run_benchmark
+from mbcd_mmaction.benchmark.training import HostMemoryExhausted
 from mbcd_mmaction.engine.runner.atomic import atomic_write_bytes
 
 
@@ -19,7 +20,10 @@ def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     # Keep stdout one JSON object: mmengine's build messages go to stderr.
     MMLogger.get_current_instance().setLevel(logging.WARNING)
-    result = run_benchmark(args)
+    try:
+        result = run_benchmark(args)
+    except HostMemoryExhausted as e:
+        sys.exit(f'tools/benchmark.py: {e}')
     text = json.dumps(result, indent=1, sort_keys=False)
     if args.output:
         atomic_write_bytes(args.output, text.encode())

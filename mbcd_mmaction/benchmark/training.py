@@ -383,6 +383,31 @@ class MethodRunner:
         return out
 
 
+#: Stop before the host runs out of memory (every method's model,
+#: optimiser state and, on CPU, retained freed memory are held at once).
+MIN_AVAILABLE_BYTES = 1 << 30
+
+
+class HostMemoryExhausted(RuntimeError):
+    """The methods held at once need more host memory than is left."""
+
+
+def _check_host_memory(held: Sequence[str], total: int) -> None:
+    try:
+        with open('/proc/meminfo') as f:
+            available = next(int(line.split()[1]) * 1024 for line in f
+                             if line.startswith('MemAvailable:'))
+    except (OSError, StopIteration):
+        return  # not Linux: no check
+    if available < MIN_AVAILABLE_BYTES:
+        raise HostMemoryExhausted(
+            f'host memory: {available / 2**30:.1f} GiB left with {len(held)} '
+            f'of {total} methods held ({", ".join(held)}); the benchmark '
+            'keeps every method in one process to interleave them. Run '
+            'fewer at once with --methods (ERM is always added), or a '
+            'smaller --size.')
+
+
 def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                       modalities: Sequence[str], batch_size: int,
                       warmup: int, iters: int, breakdown_iters: int,
@@ -401,6 +426,10 @@ def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                                     pin_memory)
             runners[name] = MethodRunner(name, cfg, batch, device, amp,
                                          channels_last)
+            if device.type == 'cpu':
+                _check_host_memory(list(runners), len(methods))
+        except HostMemoryExhausted:
+            raise
         except Exception as e:  # reported, the others still run
             errors.append(dict(method=name, config=path, stage='build',
                                error=f'{type(e).__name__}: {e}'))
@@ -422,6 +451,10 @@ def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                     splits[name].append(runner.breakdown_step())
                 else:
                     peaks[name].append(runner.memory_step())
+                if device.type == 'cpu':
+                    _check_host_memory(list(runners), len(methods))
+            except HostMemoryExhausted:
+                raise
             except Exception as e:
                 errors.append(dict(method=name, config=runner.config,
                                    stage='iteration',

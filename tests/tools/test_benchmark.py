@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -51,3 +52,15 @@ def test_benchmark_smoke_prints_every_figure():
     decoders = data['decoder_clips_per_sec']
     assert decoders['decord'] > 0
     assert set(decoders) >= {'decord', 'av', 'torchcodec'}
+
+
+def test_stops_with_advice_before_the_host_runs_out_of_memory(monkeypatch):
+    from mbcd_mmaction.benchmark import training
+    monkeypatch.setattr(training, 'MIN_AVAILABLE_BYTES', 1 << 60)
+    methods = training.discover_methods(os.path.join(ROOT, 'configs'))
+    with pytest.raises(training.HostMemoryExhausted,
+                       match=r'1 of 1 methods held \(erm\).*--methods'):
+        training.benchmark_methods(
+            dict(erm=methods['erm']), training.SHAPES['smoke'],
+            ('rgb', 'flow', 'audio'), 2, 0, 1, 1, torch.device('cpu'),
+            False, False, False, smoke=True)
