@@ -13,10 +13,12 @@ from mbcd_mmaction.apis import (build_test_parser, setup_test_cfg,
 
 def main(argv=None):
     args = build_test_parser().parse_args(argv)
+    succeeded = False
     try:
         test(setup_test_cfg(args), strict=not args.allow_key_mismatch)
+        succeeded = True
     finally:
-        shutdown_distributed()
+        shutdown_distributed(succeeded)
 
 
 if __name__ == '__main__':

@@ -18,10 +18,12 @@ from mbcd_mmaction.apis import (build_train_parser, setup_cfg,
 
 def main(argv=None):
     args = build_train_parser().parse_args(argv)
+    succeeded = False
     try:
         train(setup_cfg(args))
+        succeeded = True
     finally:
-        shutdown_distributed()
+        shutdown_distributed(succeeded)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 from mmaction.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import DefaultScope
 
 from mbcd_mmaction.analysis import (TargetData, flatness, missing_modality,
                                     modality_noise, training_curves,
@@ -26,7 +27,13 @@ def _batch(n, seed, patterns):
 
 @pytest.fixture(scope='module')
 def trained():
-    """ERM on flow + audio, 40 steps; audio carries the class."""
+    """ERM on flow + audio, 40 steps; audio carries the class. A module
+    fixture is set up before conftest's scope fixture: it sets its own."""
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        return _train()
+
+
+def _train():
     torch.manual_seed(0)
     # no init_weights: nothing is pretrained, and mmengine's init log would
     # write to a previous test runner's closed log file

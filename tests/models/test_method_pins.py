@@ -159,15 +159,24 @@ def test_method_matches_its_pins(name, pins):
             # adaptive dropout
             assert k.endswith('_drop_prob') and v == 0.0, k
             continue
-        assert got['losses'][k] == pytest.approx(v, rel=1e-5, abs=1e-7), k
+        # A cosine of two gradients is a difference of large sums: an
+        # absolute tolerance (their float32 rounding depends on the
+        # number of compute threads).
+        assert got['losses'][k] == pytest.approx(
+            v, rel=1e-5, abs=1e-5 if k.endswith('_gmp_cos') else 1e-7), k
     assert set(got['losses']) <= set(ref['losses'])
     assert got['grads'].keys() == ref['grads'].keys()
+    # A gradient that is zero in exact arithmetic (a bias before a
+    # BatchNorm) is float32 rounding whose size depends on the number of
+    # compute threads: no tolerance below 1e-6 of the largest gradient.
+    floor = 1e-6 * max(float(r[1]) for r in ref['grads'].values()
+                       if r is not None)
     for n, r in ref['grads'].items():
         g = got['grads'][n]
         assert (g is None) == (r is None), f'{n}: gradient presence'
         if r is not None:
             # tolerance relative to the gradient's size (float32 sums)
-            scale = float(r[1]) + 1e-12
+            scale = max(float(r[1]), floor)
             torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-5 * scale,
                                        msg=n)
     assert got['logits'].keys() == ref['logits'].keys()
