@@ -28,3 +28,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'slow: takes more than ~10 s (deselect with '
         "-m 'not slow')")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Slow tests first (otherwise in collection order): with `pytest -n N`
+    the longest runs start at once instead of ending the suite on one busy
+    worker while the others idle."""
+    items.sort(key=lambda item: item.get_closest_marker('slow') is None)

@@ -6,7 +6,12 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from apis_testutils import HERE, write_tiny_config
+
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
 
 REPO = osp.dirname(osp.dirname(HERE))
 

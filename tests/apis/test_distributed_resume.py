@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from apis_testutils import HERE, write_tiny_config
@@ -14,6 +15,9 @@ REPO = osp.dirname(osp.dirname(HERE))
 ENGINE_TESTS = osp.join(REPO, 'tests', 'engine')
 sys.path.insert(0, ENGINE_TESTS)
 from mmdg_testutils import subprocess_env  # noqa: E402
+
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
 
 EXTRA = '''
 default_scope = 'mmaction'

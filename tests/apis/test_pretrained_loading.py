@@ -41,6 +41,7 @@ class StopBeforeFirstIterationHook(Hook):
         raise StopBeforeFirstIteration
 
 
+@pytest.mark.slow
 def test_every_paper_config_loads_a_pretrained_file_per_encoder():
     assert len(PAPER_CONFIGS) >= 32
     for path in PAPER_CONFIGS:

@@ -4,9 +4,13 @@ many processes share the batch, or on how it is split between them."""
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
 
 N, C = 16, 8
 MODALITIES = ('rgb', 'flow', 'audio')

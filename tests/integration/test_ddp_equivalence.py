@@ -7,12 +7,16 @@ through ``tools/dist_train.sh`` (torchrun, gloo on CPU) and ``tools/train.py``.
 import os.path as osp
 import sys
 
+import pytest
 import torch
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(osp.dirname(HERE), 'engine'))
 from mmdg_testutils import (data_options, dist_train_cmd, run,  # noqa: E402
                             train_cmd, write_config)
+
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
 
 # No randomness in training: the test pipeline (fixed clip sampling, centre
 # crop, no flip/noise/band masking), no head dropout, fusion dropout off.

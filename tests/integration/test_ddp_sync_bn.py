@@ -14,6 +14,9 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(osp.dirname(HERE), 'engine'))
 from mmdg_testutils import DEMO_CONFIG  # noqa: E402
 
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope='module')
 def converted():

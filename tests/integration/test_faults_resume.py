@@ -8,12 +8,16 @@ import os.path as osp
 import signal
 import sys
 
+import pytest
 import torch
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(osp.dirname(HERE), 'engine'))
 from mmdg_testutils import (data_options, run, train_cmd,  # noqa: E402
                             write_config)
+
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
 
 # 32 training clips (D2+D3), batch 8: 4 iterations in the one epoch; a
 # resumable checkpoint after every iteration; killed while starting the

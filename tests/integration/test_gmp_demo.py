@@ -16,6 +16,9 @@ from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
 
 from .demo_utils import ROOT, data_options, state_dict, train_demo
 
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
+
 GMP_DEMO = osp.join(ROOT, 'configs', 'demo', 'gmp_epic_vaf_demo.py')
 CHANCE = 1 / 8
 EPOCHS = 5

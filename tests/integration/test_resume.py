@@ -1,8 +1,12 @@
 """A run resumed from a checkpoint ends with the same weights (student and
 EMA teacher) as the same run left uninterrupted."""
+import pytest
 import torch
 
 from .demo_utils import state_dict, train_demo
+
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
 
 
 def test_resumed_run_equals_uninterrupted_run(tiny_epic_root, tmp_path):

@@ -11,6 +11,9 @@ from mbcd_mmaction.datasets.base import UnreadableSampleError
 
 from .demo_utils import train_demo
 
+# Real runners, processes and decoding: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def broken_root(tiny_epic_root, tmp_path):

@@ -21,6 +21,7 @@ def _check(*args):
         capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_checker_reports_what_training_rejects_or_loops(tmp_path):
     from mmaction.registry import DATASETS
 

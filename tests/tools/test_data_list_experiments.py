@@ -32,6 +32,7 @@ def test_cell_counts_per_table():
     assert len(grid.unique_runs(cells)) < len(cells)  # single-source shares
 
 
+@pytest.mark.slow
 def test_every_cell_resolves_to_its_domains():
     pytest.importorskip('mmengine')
     from mmengine.config import Config
