@@ -39,5 +39,6 @@ setup(
         'matplotlib',
         'scikit-learn',
     ],
-    extras_require={'tests': ['pytest']},
+    # pytest-xdist: the suite runs in parallel (README, "Test").
+    extras_require={'tests': ['pytest', 'pytest-xdist']},
 )
