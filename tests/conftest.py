@@ -31,7 +31,9 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Slow tests first (otherwise in collection order): with `pytest -n N`
+    """With `pytest -n N`, slow tests first (otherwise in collection order):
     the longest runs start at once instead of ending the suite on one busy
-    worker while the others idle."""
-    items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+    worker while the others idle. A serial run keeps the file order (a
+    file's module fixtures are then built once)."""
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        items.sort(key=lambda item: item.get_closest_marker('slow') is None)

@@ -353,6 +353,9 @@ def shutdown_distributed(succeeded: bool = False) -> None:
             output): even after the barrier and ``destroy_process_group``
             the teardown still aborted a 2-process CPU run now and then
             (once in a test suite run under load), failing a finished run.
+            Python's exit handlers do not run then: the runner has closed
+            its logs and written its results; persistent dataloader
+            workers end on their own watchdog (a few seconds).
     """
     if not (dist.is_available() and dist.is_initialized()):
         return

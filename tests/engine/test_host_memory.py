@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 from apis_testutils import write_tiny_config
 
@@ -61,7 +62,9 @@ def test_runner_applies_it_on_cpu_and_refuses_a_bad_value(tmp_path):
         return setup_cfg(build_train_parser().parse_args(
             [config, '--work-dir', str(tmp_path / work), *extra]))
 
-    train(cfg('auto'))
+    # 'auto' applies it without a GPU; a GPU host forces it for the test
+    train(cfg('auto') if not torch.cuda.is_available() else
+          cfg('auto', '--cfg-options', 'env_cfg.retain_host_memory=True'))
     log, = glob.glob(str(tmp_path / 'auto' / '*' / '*.log'))
     with open(log) as f:
         assert 'freed blocks kept for reuse: applied' in f.read()

@@ -312,6 +312,41 @@ def test_encoder_gradient_follows_a_loss_scale():
     torch.testing.assert_close(grads[1], 8.0 * grads[0])
 
 
+def test_injected_gradient_survives_an_fp16_loss_scale():
+    """Under fp16 autocast the pooled features are fp16; the zero-valued
+    term stays float32, so AMP's loss scale (65536, inf in fp16) reaches
+    the injected gradient finite."""
+    from mbcd_mmaction.models.grad_strategies.base import _InjectGradients
+    x = torch.zeros(3, dtype=torch.float16, requires_grad=True)
+    g = torch.full((3, ), 1e-3, dtype=torch.float16)
+    term = _InjectGradients.apply([g], x)
+    assert term.dtype == torch.float32 and term.item() == 0.0
+    (65536.0 * term).backward()
+    torch.testing.assert_close(x.grad.float(), torch.full((3, ), 65.536),
+                               rtol=1e-3, atol=0)
+
+
+def test_batched_encoder_gradients_equal_one_backward_each():
+    """GMP's two task gradients come from one batched backward, or one
+    backward each where a layer's backward communicates (SyncBatchNorm):
+    the same gradients either way."""
+    from mbcd_mmaction.models.recognizers.context import vector_jacobians
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
+                                torch.nn.BatchNorm2d(4), torch.nn.ReLU())
+    out = layer(torch.randn(5, 3, 6, 6)).mean((2, 3))
+    params = list(layer.parameters())
+    cotangents = [torch.randn_like(out), torch.randn_like(out)]
+    batched = vector_jacobians(out, params, cotangents)
+    separate = vector_jacobians(out, params, cotangents, batched=False)
+    for got, want in zip(batched, separate):
+        for g, w in zip(got, want):
+            torch.testing.assert_close(g, w)
+    autograd = torch.autograd.grad(out, params, cotangents[1])
+    for g, w in zip(batched[1], autograd):
+        torch.testing.assert_close(g, w)
+
+
 def test_unknown_or_missing_domain_is_a_clear_error():
     model = _build(tiny.gmp_cfg())
     data = model.data_preprocessor(

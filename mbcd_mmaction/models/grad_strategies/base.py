@@ -78,11 +78,17 @@ class _InjectGradients(torch.autograd.Function):
     @staticmethod
     def forward(ctx, grads, *inputs):
         ctx.grads = grads
-        return inputs[0].new_zeros(())
+        # float32 whatever the inputs' dtype: under fp16 autocast the
+        # incoming gradient carries the loss scale (65536 is inf in fp16).
+        return torch.zeros((), dtype=torch.float32, device=inputs[0].device)
 
     @staticmethod
     def backward(ctx, grad_output):
+        if ctx.grads is None:
+            raise RuntimeError('the modulated encoder gradient was already '
+                               'handed out by an earlier backward')
         grads, ctx.grads = ctx.grads, None
-        if not bool(grad_output == 1):
-            grads = torch._foreach_mul(grads, grad_output)
+        scale = float(grad_output)  # 1, or a loss scale / accumulation
+        if scale != 1.0:
+            grads = torch._foreach_mul(grads, scale)
         return (None, *grads)

@@ -383,7 +383,11 @@ class GradientModulationProjection(BaseGradientStrategy):
                     (scale_c**2 * _dot(g_c, g_c), scale_d**2 * _dot(g_d, g_d),
                      scale_c * scale_d * _dot(g_c, g_d)),
                     co['rho'], co['sigma'])
-                G[m] = _linear_combination(a * scale_c, g_c, b * scale_d, g_d)
+                # In place in g_d (a view into the batched gradients, as
+                # is g_c): no further parameter-sized copy is held.
+                torch._foreach_mul_(g_d, b * scale_d)
+                torch._foreach_add_(g_d, g_c, alpha=a * scale_c)
+                G[m] = g_d
             else:
                 G[m] = torch._foreach_mul(list(ctx.uni_cls_grads(m)),
                                           scale_c)

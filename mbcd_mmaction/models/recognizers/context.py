@@ -18,17 +18,23 @@ def vector_jacobian(output: torch.Tensor, params: Sequence[torch.Tensor],
 
 
 def vector_jacobians(output: torch.Tensor, params: Sequence[torch.Tensor],
-                     grad_outputs: Sequence[torch.Tensor]) -> List[Grads]:
-    """:func:`vector_jacobian` for several ``grad_outputs`` in one batched
-    backward (``is_grads_batched``): the same numbers as one backward
-    each, with each layer's backward run once on the stacked gradients
-    (15-25 % faster for two on the paper's top stages on CPU)."""
-    if len(grad_outputs) == 1:
-        grads = torch.autograd.grad(output, params,
-                                    grad_outputs=grad_outputs[0],
-                                    retain_graph=True, allow_unused=True)
-        return [[torch.zeros_like(p) if g is None else g.detach()
-                 for p, g in zip(params, grads)]]
+                     grad_outputs: Sequence[torch.Tensor],
+                     batched: bool = True) -> List[Grads]:
+    """:func:`vector_jacobian` for several ``grad_outputs``; ``batched``:
+    in one batched backward (``is_grads_batched``), each layer's backward
+    run once on the stacked gradients (equal up to rounding, 15-25 %
+    faster for two on the paper's top stages on CPU); else one backward
+    each (a backward that communicates, e.g. SyncBatchNorm's, cannot be
+    batched)."""
+    if len(grad_outputs) == 1 or not batched:
+        out = []
+        for grad_output in grad_outputs:
+            grads = torch.autograd.grad(output, params,
+                                        grad_outputs=grad_output,
+                                        retain_graph=True, allow_unused=True)
+            out.append([torch.zeros_like(p) if g is None else g.detach()
+                        for p, g in zip(params, grads)])
+        return out
     grads = torch.autograd.grad(output, params,
                                 grad_outputs=torch.stack(list(grad_outputs)),
                                 retain_graph=True, allow_unused=True,
@@ -69,6 +75,9 @@ class ForwardContext:
         fused_logits: The fused head's logits, (N, num_classes).
         encoder_params: Trainable encoder parameters per modality.
         extras: Free space for a method's own intermediate results.
+        batch_vjps: Compute several encoder gradients of a modality in one
+            batched backward (False when a top stage's backward
+            communicates, e.g. SyncBatchNorm).
     """
     data_samples: SampleList
     labels: torch.Tensor
@@ -83,6 +92,7 @@ class ForwardContext:
     fused_feat: Optional[torch.Tensor] = None
     fused_logits: Optional[torch.Tensor] = None
     extras: Dict[str, Any] = field(default_factory=dict)
+    batch_vjps: bool = True
     _uni_cls_grads: Dict[str, Grads] = field(default_factory=dict,
                                              repr=False)
 
@@ -124,7 +134,8 @@ class ForwardContext:
                 self.uni_cls[modality], self.leaves[modality],
                 retain_graph=True)[0])
         grads = vector_jacobians(self.pooled[modality], params,
-                                 grad_outputs) if grad_outputs else []
+                                 grad_outputs, self.batch_vjps) \
+            if grad_outputs else []
         if not cached:
             self._uni_cls_grads[modality] = grads.pop(0)
         return self._uni_cls_grads[modality], grads

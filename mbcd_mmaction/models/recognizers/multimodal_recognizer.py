@@ -324,7 +324,12 @@ class MultiModalRecognizer(BaseModel):
             data_samples=data_samples, labels=self._labels(data_samples),
             trunk=trunk, pooled=pooled, feats=feats, leaves=leaves,
             uni_feats=feats if leaves is None else uni_feats,
-            uni_logits={}, encoder_params=self.encoder_params())
+            uni_logits={}, encoder_params=self.encoder_params(),
+            batch_vjps=not any(
+                isinstance(module, nn.SyncBatchNorm)
+                for enc in self.encoders.values()
+                for layer in enc.top_layers().values()
+                for module in layer.modules()))
 
     def uni_predict(self, ctx: ForwardContext) -> None:
         """Step 3: uni-modal logits from ``ctx.uni_feats``."""
