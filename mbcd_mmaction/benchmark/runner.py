@@ -38,19 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--breakdown-iters', type=int, default=1,
                    help='instrumented iterations per method (split, memory)')
     p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
-    p.add_argument('--amp', default='auto', choices=['auto', 'on', 'off'],
-                   help='bf16 autocast (AmpOptimWrapper); auto: on with CUDA')
-    p.add_argument('--channels-last', default='auto',
-                   choices=['auto', 'on', 'off'],
-                   help='channels-last encoders and inputs; auto: on with '
-                   'CUDA')
-    p.add_argument('--pin-memory', default='auto',
-                   choices=['auto', 'on', 'off'],
-                   help='pinned host batches; auto: on with CUDA')
-    p.add_argument('--retain-host-memory', default='auto',
-                   choices=['auto', 'on', 'off'],
-                   help='glibc malloc keeps freed memory (what MMDGRunner '
-                   'does on CPU); auto: on without CUDA')
+    for flag, text in (
+            ('--amp', 'bf16 autocast (AmpOptimWrapper); auto: on with CUDA'),
+            ('--channels-last', 'channels-last encoders and inputs; auto: '
+             'on with CUDA'),
+            ('--pin-memory', 'pinned host batches; auto: on with CUDA'),
+            ('--retain-host-memory', 'glibc malloc keeps freed memory (what '
+             'MMDGRunner does on CPU); auto: on without CUDA')):
+        p.add_argument(flag, default='auto', choices=['auto', 'on', 'off'],
+                       help=text)
     p.add_argument('--skip-data', action='store_true',
                    help='no data pipeline / decoder throughput')
     p.add_argument('--data-clips', type=int, default=None,

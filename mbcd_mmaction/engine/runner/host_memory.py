@@ -6,10 +6,11 @@ gradients, MBCD's look-ahead weights, the optimiser's temporaries). With
 glibc's defaults, blocks above the adaptive ``mmap`` threshold are returned
 to the kernel when freed and the heap is trimmed, so the next iteration
 faults every page in again (the kernel zeroes each one). On this project's
-2-core machine that cost 10-50 % of an MBCD or GMP iteration, with
-run-to-run swings of 2x (``tools/benchmark.py``; README "Performance").
-Keeping the memory mapped removes it; the resident set then stays at the
-iteration's peak, which training reaches every iteration anyway.
+2-core machine that cost about 8 % of every method's iteration with one
+model in the process, and swings of up to 2x in a process holding several
+(``tools/benchmark.py``; README "Performance"). Keeping the memory mapped
+removes it; the resident set then stays at the iteration's peak, which
+training reaches every iteration anyway.
 """
 import ctypes
 import ctypes.util

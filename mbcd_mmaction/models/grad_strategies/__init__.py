@@ -1,7 +1,6 @@
 from .base import BaseGradientStrategy
 from .gmp import (GradientModulationProjection, GradientReversal,
-                  modulation_coefficient, project_out, relative_ratios)
+                  modulation_coefficient, relative_ratios)
 
 __all__ = ['BaseGradientStrategy', 'GradientModulationProjection',
-           'GradientReversal', 'modulation_coefficient', 'project_out',
-           'relative_ratios']
+           'GradientReversal', 'modulation_coefficient', 'relative_ratios']

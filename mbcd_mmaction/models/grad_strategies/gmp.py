@@ -102,20 +102,6 @@ def _dot(a: Grads, b: Grads) -> float:
                      for x, y in zip(a, b)))
 
 
-def _linear_combination(a: float, xs: Grads, b: float, ys: Grads) -> Grads:
-    """``a * xs + b * ys``, tensor by tensor (two fused passes)."""
-    out = torch._foreach_mul(list(xs), a)
-    torch._foreach_add_(out, list(ys), alpha=b)
-    return out
-
-
-def project_out(g: Grads, other: Grads, eps: float = 1e-12) -> Grads:
-    """``g - (g . o / |o|^2) o``: ``g`` on the plane normal to ``other``
-    (both lists of tensors, flattened together)."""
-    coeff = _dot(g, other) / (_dot(other, other) + eps)
-    return _linear_combination(1.0, g, -coeff, other)
-
-
 @MODELS.register_module()
 class GradientModulationProjection(BaseGradientStrategy):
     """GMP: per-modality domain branch plus gradient modulation/projection.
@@ -309,21 +295,6 @@ class GradientModulationProjection(BaseGradientStrategy):
         if which in (2, 3):  # g_d - (g_c.g_d / |g_c|^2) g_c
             a -= cd / (cc + eps)
         return a, b, dict(cos=cos, projected=float(which))
-
-    def combine(self, g_c: Grads, g_d: Optional[Grads], rho: float,
-                sigma: float) -> Tuple[Grads, Dict[str, float]]:
-        """Conflict-adaptive projection of already modulated task gradients
-        (:meth:`combination` applied to the lists).
-
-        Returns:
-            tuple: ``g_c + g_d`` after projection (list like ``g_c``) and
-            the logs of :meth:`combination`.
-        """
-        if g_d is None:
-            return list(g_c), dict(cos=0.0, projected=0.0)
-        a, b, logs = self.combination(
-            (_dot(g_c, g_c), _dot(g_d, g_d), _dot(g_c, g_d)), rho, sigma)
-        return _linear_combination(a, g_c, b, g_d), logs
 
     # -- the strategy interface ----------------------------------------------
     def encoder_gradients(self, ctx: ForwardContext, cls_weight: float

@@ -1,5 +1,5 @@
-from .context import ForwardContext, vector_jacobian
+from .context import ForwardContext, vector_jacobians
 from .multimodal_recognizer import MultiModalRecognizer, summed_losses
 
 __all__ = ['ForwardContext', 'MultiModalRecognizer', 'summed_losses',
-           'vector_jacobian']
+           'vector_jacobians']

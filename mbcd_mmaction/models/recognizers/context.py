@@ -9,38 +9,35 @@ from mmaction.utils import SampleList
 Grads = List[torch.Tensor]
 
 
-def vector_jacobian(output: torch.Tensor, params: Sequence[torch.Tensor],
-                    grad_output: torch.Tensor) -> Grads:
-    """``grad_output``-weighted gradient of ``output`` w.r.t. ``params``
-    (detached; zeros for parameters ``output`` does not depend on). The
-    graph is kept for the iteration's final backward."""
-    return vector_jacobians(output, params, [grad_output])[0]
+def _detached(params: Sequence[torch.Tensor], grads) -> Grads:
+    """Detached gradients, zeros for parameters without one."""
+    return [torch.zeros_like(p) if g is None else g.detach()
+            for p, g in zip(params, grads)]
 
 
 def vector_jacobians(output: torch.Tensor, params: Sequence[torch.Tensor],
-                     grad_outputs: Sequence[torch.Tensor],
+                     grad_outputs: Sequence[Optional[torch.Tensor]],
                      batched: bool = True) -> List[Grads]:
-    """:func:`vector_jacobian` for several ``grad_outputs``; ``batched``:
+    """``grad_output``-weighted gradients of ``output`` w.r.t. ``params``,
+    one list per entry of ``grad_outputs`` (None for a scalar ``output``),
+    detached, zeros for parameters ``output`` does not depend on; the
+    graph is kept for the iteration's final backward. ``batched``: several
     in one batched backward (``is_grads_batched``), each layer's backward
-    run once on the stacked gradients (equal up to rounding, 15-25 %
-    faster for two on the paper's top stages on CPU); else one backward
+    run once on the stacked gradients (equal up to rounding; for two, up
+    to about 20 % faster on the paper's RGB top stage on CPU, no faster on
+    the audio one); else one backward
     each (a backward that communicates, e.g. SyncBatchNorm's, cannot be
     batched)."""
     if len(grad_outputs) == 1 or not batched:
-        out = []
-        for grad_output in grad_outputs:
-            grads = torch.autograd.grad(output, params,
-                                        grad_outputs=grad_output,
-                                        retain_graph=True, allow_unused=True)
-            out.append([torch.zeros_like(p) if g is None else g.detach()
-                        for p, g in zip(params, grads)])
-        return out
+        return [_detached(params, torch.autograd.grad(
+                    output, params, grad_outputs=grad_output,
+                    retain_graph=True, allow_unused=True))
+                for grad_output in grad_outputs]
     grads = torch.autograd.grad(output, params,
                                 grad_outputs=torch.stack(list(grad_outputs)),
                                 retain_graph=True, allow_unused=True,
                                 is_grads_batched=True)
-    return [[torch.zeros_like(p) if g is None else g[i].detach()
-             for p, g in zip(params, grads)]
+    return [_detached(params, [None if g is None else g[i] for g in grads])
             for i in range(len(grad_outputs))]
 
 
@@ -121,11 +118,8 @@ class ForwardContext:
                 raise ValueError('leaf_grads need detached leaves (a '
                                  'gradient strategy)')
             if modality not in self._uni_cls_grads:
-                self._uni_cls_grads[modality] = [
-                    torch.zeros_like(p) if g is None else g.detach()
-                    for p, g in zip(params, torch.autograd.grad(
-                        self.uni_cls[modality], params, retain_graph=True,
-                        allow_unused=True))]
+                self._uni_cls_grads[modality] = vector_jacobians(
+                    self.uni_cls[modality], params, [None])[0]
             return self._uni_cls_grads[modality], []
         grad_outputs = list(leaf_grads)
         cached = modality in self._uni_cls_grads

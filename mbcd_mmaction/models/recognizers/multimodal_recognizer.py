@@ -312,24 +312,27 @@ class MultiModalRecognizer(BaseModel):
         """Steps 1-2: trunk, pooled and normalised features."""
         trunk = self.extract_trunk(inputs)
         pooled = self.pooled_features(trunk)
-        leaves = None
+        leaves, batch_vjps = None, True
         if self.gradient_modulation is not None:
             # The heads read detached leaves, so the uni-modal terms reach
             # the encoders only through the strategy.
             leaves = {m: f.detach().requires_grad_()
                       for m, f in pooled.items()}
             uni_feats = {m: self.norms[m](f) for m, f in leaves.items()}
+            # Looked up each time: the runner may convert the norms after
+            # the model is built (sync_bn).
+            batch_vjps = not any(
+                isinstance(module, nn.SyncBatchNorm)
+                for enc in self.encoders.values()
+                for layer in enc.top_layers().values()
+                for module in layer.modules())
         feats = {m: self.norms[m](f) for m, f in pooled.items()}
         return ForwardContext(
             data_samples=data_samples, labels=self._labels(data_samples),
             trunk=trunk, pooled=pooled, feats=feats, leaves=leaves,
             uni_feats=feats if leaves is None else uni_feats,
             uni_logits={}, encoder_params=self.encoder_params(),
-            batch_vjps=not any(
-                isinstance(module, nn.SyncBatchNorm)
-                for enc in self.encoders.values()
-                for layer in enc.top_layers().values()
-                for module in layer.modules()))
+            batch_vjps=batch_vjps)
 
     def uni_predict(self, ctx: ForwardContext) -> None:
         """Step 3: uni-modal logits from ``ctx.uni_feats``."""
