@@ -97,7 +97,7 @@ def relative_ratios(values: Mapping[str, float], inverse: bool = False
 
 def _dot(a: Grads, b: Grads) -> float:
     """Dot product of two gradients given as lists of tensors (BLAS dot per
-    tensor, no temporaries)."""
+    tensor; no temporaries for contiguous ones)."""
     return float(sum(torch.dot(x.reshape(-1), y.reshape(-1))
                      for x, y in zip(a, b)))
 
