@@ -4,7 +4,7 @@
     python tools/collect_results.py --work-root work_dirs/sweep \
         --table 1 2 3 8 9 10 4 5 gmp [--seeds 0 1 2] \
         [--selection source_val|oracle] [--method erm mbcd] [--dataset epic] \
-        [--config-pattern 'configs/demo/{method}_{dataset}_{mods}_demo.py'] \
+        [--config-pattern 'configs/{family}/{method}_{dataset}_demo.py'] \
         [--out results/tables]
 
 Writes <out>.md and <out>.csv (and prints the Markdown): mean ± sample std

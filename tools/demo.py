@@ -4,9 +4,9 @@
     python tools/demo.py [train.py flags, e.g. --work-dir DIR --seed 1]
 
 Writes the synthetic dataset to data/epic_demo unless it is there already,
-then runs tools/train.py on configs/demo/mbcd_epic_vaf_demo.py: train on
+then runs tools/train.py on configs/mbcd/mbcd_epic_demo.py: train on
 D2 + D3, keep the best checkpoint on their validation splits, test it on D1
-(work_dirs/mbcd_epic_vaf_demo/target_results.json).
+(work_dirs/mbcd_epic_demo/target_results.json).
 """
 import os.path as osp
 import sys
@@ -16,7 +16,7 @@ from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
 from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO_CONFIG = osp.join(ROOT, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 DEMO_DATA = 'data/epic_demo'  # the demo config's data_root
 
 

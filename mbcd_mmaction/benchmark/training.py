@@ -40,7 +40,7 @@ SHAPES = dict(
                audio=(1, 257, 251)),
     smoke=dict(rgb=(3, 8, 32, 32), flow=(2, 4, 32, 32), audio=(1, 64, 64)))
 
-#: Narrow encoders of configs/demo (smoke mode): same classes, tiny widths.
+#: Narrow encoders of the demo configs (smoke mode): same classes, tiny widths.
 SMOKE_ENCODERS = {
     'rgb.backbone.channel_ratio': 4,
     'rgb.backbone.slow_pathway.depth': 18,
@@ -50,26 +50,26 @@ SMOKE_ENCODERS = {
     'flow.backbone.depth': 18,
     'flow.backbone.base_channels': 8}
 
-ABLATION_PATTERNS = ('ablations/table4_*.py', 'ablations/table5_*.py')
+ABLATION_PATTERNS = ('mbcd/table4_*.py', 'mbcd/table5_*.py')
 
 
-def discover_methods(config_root: str, dataset: str = 'epic',
-                     mods: str = 'vaf') -> Dict[str, str]:
-    """``{method: config}`` of every method config of ``dataset``/``mods``
-    (``configs/<method>_<dataset>_<mods>.py``; the experiment grid's
+def discover_methods(config_root: str,
+                     dataset: str = 'epic') -> Dict[str, str]:
+    """``{method: config}`` of every method config of ``dataset``
+    (``configs/<family>/<method>_<dataset>.py``; the experiment grid's
     methods are among them) plus the MBCD Table 4/5 ablations.
 
     New methods appear here by adding their config; nothing to edit.
     """
     found = {}
-    suffix = f'_{dataset}_{mods}.py'
-    for path in sorted(glob.glob(osp.join(config_root, f'*{suffix}'))):
+    suffix = f'_{dataset}.py'
+    for path in sorted(glob.glob(osp.join(config_root, f'*/*{suffix}'))):
         found[osp.basename(path)[:-len(suffix)]] = path
     missing = [m for m in grid.METHODS if m not in found]
     if missing:
         raise FileNotFoundError(
             f'methods {missing} of mbcd_mmaction.experiments.grid.METHODS '
-            f'have no config {config_root}/<method>{suffix}')
+            f'have no config {config_root}/<family>/<method>{suffix}')
     for pattern in ABLATION_PATTERNS:
         for path in sorted(glob.glob(osp.join(config_root, pattern))):
             found[osp.splitext(osp.basename(path))[0]] = path

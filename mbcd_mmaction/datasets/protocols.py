@@ -50,6 +50,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
+from mbcd_mmaction.experiments.grid import MODALITIES as MODALITY_CODES
 from .base import ALL_MODALITIES
 from .epic_kitchens import ALL_DOMAINS
 from .hac import HAC_DOMAINS
@@ -291,22 +292,26 @@ def _per_domain_evaluator(cfg, key) -> None:
 def _modalities_of(cfg) -> Optional[Tuple[str, ...]]:
     """Top-level ``modalities`` as a tuple of names: ``--cfg-options
     modalities=audio`` gives the string ``'audio'``, one modality (a bare
-    ``tuple('audio')`` would be five letters)."""
+    ``tuple('audio')`` would be five letters); the papers' short codes
+    ``va``, ``vf``, ``af`` and ``vaf`` (:data:`MODALITY_CODES`) name their
+    combinations."""
     modalities = cfg.get('modalities', None)
     if modalities is None:
         return None
     if isinstance(modalities, str):
-        modalities = (modalities, )
+        modalities = MODALITY_CODES.get(modalities, (modalities, ))
     if not isinstance(modalities, (list, tuple)) or not modalities or \
             not all(isinstance(m, str) for m in modalities):
         raise ValueError(
             f'modalities={modalities!r}: expected one modality name or a '
-            f'non-empty list of names from {ALL_MODALITIES} (e.g. '
-            '--cfg-options modalities=rgb,audio).')
+            f'non-empty list of names from {ALL_MODALITIES}, or a code '
+            f'from {sorted(MODALITY_CODES)} (e.g. --cfg-options '
+            'modalities=rgb,audio or modalities=va).')
     bad = [m for m in modalities if m not in ALL_MODALITIES]
     if bad:
         raise ValueError(f'modalities={tuple(modalities)!r}: unknown '
-                         f'{bad}; expected names from {ALL_MODALITIES}.')
+                         f'{bad}; expected names from {ALL_MODALITIES} or '
+                         f'a code from {sorted(MODALITY_CODES)}.')
     return tuple(modalities)
 
 

@@ -8,7 +8,8 @@ option of the same config (``MMDGRunner`` applies it when the runner is
 built, so the stock tools honour it too):
 
 * Table 1, multi-source, EPIC / HAC, va / vf / af / vaf:
-  ``configs/{method}_{dataset}_{mods}.py --cfg-options target_domain=T``;
+  ``configs/{family}/{method}_{dataset}.py --cfg-options target_domain=T
+  modalities={mods}``;
   the cell is ``test_metrics["acc/fused_top1"]`` of ``target_results.json``.
 * Tables 2 (vaf), 8 (EPIC va/vf/af), 9 (HAC va/vf/af), single-source:
   the same config ``--cfg-options protocol=single_source
@@ -20,16 +21,16 @@ built, so the stock tools honour it too):
   ``acc/fused_top1`` (pooled over the two sources' test splits).
 * Ablation tables (:data:`ABLATIONS`): MBCD Table 4 (each design), Table 5
   (dropout strategies) and GMP's ablation table, multi-source, one config
-  per row (``configs/ablations/``, see its README).
+  per row (in ``configs/mbcd/`` and ``configs/gmp/``, see their READMEs).
 
 A method is a config prefix in :data:`METHODS` (one line each, in the
 paper tables' row order); a new method appears in every tool once its line
-and its ``configs/{method}_{dataset}_{mods}.py`` files exist.
+and its ``configs/{family}/{method}_{dataset}.py`` files exist.
 """
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-#: Config prefix of each method (``configs/{method}_{dataset}_{mods}.py``),
+#: Config prefix of each method (``configs/{family}/{method}_{dataset}.py``),
 #: one line each, in the paper tables' row order; a method's GMP variant
 #: is ``gmp_variant(method)``.
 METHODS = (
@@ -55,8 +56,8 @@ METHOD_NAMES = {'erm': 'ERM', 'ema': 'EMA', 'mbcd': 'MBCD', 'gmp': 'ERM+GMP',
                 'moosa_gmp': 'MOOSA+GMP', 'cmrf_gmp': 'CMRF+GMP'}
 #: rows every paper table has (MBCD Tables 1-3, 8-10), in order
 PAPER_ROWS = ('erm', 'rna', 'simmmdg', 'moosa', 'cmrf', 'mbcd')
-#: where a method's config lives
-CONFIG_PATTERN = 'configs/{method}_{dataset}_{mods}.py'
+#: where a method's config lives (``family``: :func:`method_family`)
+CONFIG_PATTERN = 'configs/{family}/{method}_{dataset}.py'
 MODALITIES = {'va': ('rgb', 'audio'), 'vf': ('rgb', 'flow'),
               'af': ('flow', 'audio'), 'vaf': ('rgb', 'flow', 'audio')}
 DOMAINS = {'epic': ('D1', 'D2', 'D3'),
@@ -64,6 +65,15 @@ DOMAINS = {'epic': ('D1', 'D2', 'D3'),
 SHORT = {'D1': 'D1', 'D2': 'D2', 'D3': 'D3', 'human': 'H', 'animal': 'A',
          'cartoon': 'C'}
 TRAIN_TOOL = 'python tools/train.py'
+
+
+def method_family(method: str) -> str:
+    """The config folder of ``method``: a GMP variant lives beside its
+    method (``mbcd_gmp`` in ``configs/mbcd/``); GMP on ERM is the GMP
+    paper's own method (``configs/gmp/``)."""
+    if method != 'gmp' and method.endswith('_gmp'):
+        return method[:-len('_gmp')]
+    return method
 
 
 def gmp_variant(method: str) -> str:
@@ -88,9 +98,13 @@ class Cell:
 
     @property
     def run_name(self) -> str:
-        """Work-dir name of the run: ``<config stem>/<protocol>_<domain>``
-        (cells of one single-source run share it)."""
+        """Work-dir name of the run: ``<name>/<protocol>_<domain>``, where
+        ``<name>`` is the config stem with the modalities appended unless the
+        stem already ends with them (cells of one single-source run share
+        it)."""
         stem = self.config.rsplit('/', 1)[-1][:-len('.py')]
+        if not stem.endswith(f'_{self.modalities}'):
+            stem = f'{stem}_{self.modalities}'
         opts = dict(self.options)
         domain = opts.get('source_domain') if \
             self.protocol == 'single_source' else opts.get('target_domain')
@@ -115,8 +129,9 @@ class Cell:
         return d
 
 
-def _config(method, dataset, mods, pattern) -> str:
-    return pattern.format(method=method, dataset=dataset, mods=mods)
+def _config(method, dataset, pattern) -> str:
+    return pattern.format(family=method_family(method), method=method,
+                          dataset=dataset)
 
 
 def _multi_source(table, dataset, mods, method,
@@ -126,8 +141,9 @@ def _multi_source(table, dataset, mods, method,
         sources = ','.join(SHORT[d] for d in domains if d != target)
         yield Cell(table, 'multi_source', dataset, mods, method,
                    f'{sources}->{SHORT[target]}',
-                   _config(method, dataset, mods, pattern),
-                   (('target_domain', target), ), 'acc/fused_top1')
+                   _config(method, dataset, pattern),
+                   (('target_domain', target), ('modalities', mods)),
+                   'acc/fused_top1')
 
 
 def _single_source(table, dataset, mods, method,
@@ -140,8 +156,9 @@ def _single_source(table, dataset, mods, method,
             yield Cell(
                 table, 'single_source', dataset, mods, method,
                 f'S:{SHORT[source]} T:{SHORT[target]}',
-                _config(method, dataset, mods, pattern),
-                (('protocol', 'single_source'), ('source_domain', source)),
+                _config(method, dataset, pattern),
+                (('protocol', 'single_source'), ('source_domain', source),
+                 ('modalities', mods)),
                 f'acc/{target}/fused_top1')
 
 
@@ -152,8 +169,9 @@ def _in_domain(table, dataset, mods, method,
         sources = ','.join(SHORT[d] for d in domains if d != target)
         yield Cell(table, 'in_domain', dataset, mods, method,
                    f'{sources}->{SHORT[target]}',
-                   _config(method, dataset, mods, pattern),
-                   (('protocol', 'in_domain'), ('target_domain', target)),
+                   _config(method, dataset, pattern),
+                   (('protocol', 'in_domain'), ('target_domain', target),
+                    ('modalities', mods)),
                    'acc/fused_top1')
 
 
@@ -173,34 +191,34 @@ ABLATIONS = {
     4: ('MBCD Table 4: ablation on each design (EPIC-Kitchens, flow + '
         'audio). AMD: adaptive modality dropout, GCC: gradient consistency, '
         'EMA: teacher, DL: distillation.', 'epic', 'af', (
-            ('ERM', 'configs/erm_epic_af.py'),
-            ('EMA', 'configs/ablations/table4_ema_epic_af.py'),
-            ('AMD + EMA', 'configs/ablations/table4_ema_amd_epic_af.py'),
-            ('GCC + EMA', 'configs/ablations/table4_ema_gcc_epic_af.py'),
-            ('EMA + DL', 'configs/ablations/table4_ema_dl_epic_af.py'),
-            ('AMD + GCC + EMA + DL (MBCD)', 'configs/mbcd_epic_af.py'))),
+            ('ERM', 'configs/erm/erm_epic.py'),
+            ('EMA', 'configs/mbcd/table4_ema_epic_af.py'),
+            ('AMD + EMA', 'configs/mbcd/table4_ema_amd_epic_af.py'),
+            ('GCC + EMA', 'configs/mbcd/table4_ema_gcc_epic_af.py'),
+            ('EMA + DL', 'configs/mbcd/table4_ema_dl_epic_af.py'),
+            ('AMD + GCC + EMA + DL (MBCD)', 'configs/mbcd/mbcd_epic.py'))),
     5: ('MBCD Table 5: dropout strategies (flow + audio; the paper uses '
         'HAC, these configs EPIC-Kitchens).', 'epic', 'af', (
-            ('w/o dropout', 'configs/ablations/table5_nodrop_epic_af.py'),
-            ('fix dropout', 'configs/ablations/table5_fixdrop_epic_af.py'),
-            ('adaptive dropout (MBCD)', 'configs/mbcd_epic_af.py'))),
+            ('w/o dropout', 'configs/mbcd/table5_nodrop_epic_af.py'),
+            ('fix dropout', 'configs/mbcd/table5_fixdrop_epic_af.py'),
+            ('adaptive dropout (MBCD)', 'configs/mbcd/mbcd_epic.py'))),
     'gmp': ('GMP ablation (EPIC-Kitchens, video + audio).', 'epic', 'va', (
-        ('baseline (ERM)', 'configs/erm_epic_va.py'),
+        ('baseline (ERM)', 'configs/erm/erm_epic.py'),
         ('modulation only',
-         'configs/ablations/gmp_modulation_only_epic_va.py'),
+         'configs/gmp/gmp_modulation_only_epic_va.py'),
         ('projection only',
-         'configs/ablations/gmp_projection_only_epic_va.py'),
+         'configs/gmp/gmp_projection_only_epic_va.py'),
         ('one shared coefficient',
-         'configs/ablations/gmp_shared_coef_epic_va.py'),
-        ('w/o k', 'configs/ablations/gmp_wo_k_epic_va.py'),
-        ('w/o p', 'configs/ablations/gmp_wo_p_epic_va.py'),
+         'configs/gmp/gmp_shared_coef_epic_va.py'),
+        ('w/o k', 'configs/gmp/gmp_wo_k_epic_va.py'),
+        ('w/o p', 'configs/gmp/gmp_wo_p_epic_va.py'),
         ('always project classification',
-         'configs/ablations/gmp_proj_cls_epic_va.py'),
+         'configs/gmp/gmp_proj_cls_epic_va.py'),
         ('always project domain',
-         'configs/ablations/gmp_proj_dom_epic_va.py'),
-        ('PCGrad', 'configs/ablations/gmp_pcgrad_epic_va.py'),
-        ('reversed projection', 'configs/ablations/gmp_reversed_epic_va.py'),
-        ('full GMP', 'configs/gmp_epic_va.py'))),
+         'configs/gmp/gmp_proj_dom_epic_va.py'),
+        ('PCGrad', 'configs/gmp/gmp_pcgrad_epic_va.py'),
+        ('reversed projection', 'configs/gmp/gmp_reversed_epic_va.py'),
+        ('full GMP', 'configs/gmp/gmp_epic.py'))),
 }
 
 
@@ -220,6 +238,8 @@ def ablation_cells(table) -> List[Cell]:
     cells = []
     for label, config in rows:
         method = config.rsplit('/', 1)[-1][:-len('.py')]
+        if not method.endswith(f'_{mods}'):
+            method = f'{method}_{mods}'
         for cell in _multi_source(table, dataset, mods, method):
             cells.append(Cell(**{**asdict(cell), 'config': config,
                                  'options': cell.options, 'label': label}))

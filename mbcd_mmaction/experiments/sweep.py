@@ -326,7 +326,7 @@ def build_parser():
                      'single_source) is one of these')
     sel.add_argument('--config-pattern', default=grid.CONFIG_PATTERN,
                      help='config of a method (default %(default)s; e.g. '
-                     'configs/demo/{method}_{dataset}_{mods}_demo.py)')
+                     'configs/{family}/{method}_{dataset}_demo.py)')
     one = parser.add_argument_group('or one config')
     one.add_argument('--config', help='sweep this config instead of the '
                      'grid (per --domain and --seeds)')
@@ -378,8 +378,8 @@ def plan_from_args(args) -> List[Run]:
     if missing:
         raise FileNotFoundError(
             f'configs of the grid do not exist: {missing}. Check --method / '
-            '--config-pattern (a method needs configs/{method}_{dataset}_'
-            '{mods}.py).')
+            '--config-pattern (a method needs configs/{family}/{method}_'
+            '{dataset}.py).')
     if not cells:
         raise ValueError('the grid selection is empty')
     return plan_grid_runs(cells, args.seeds, args.work_root,

@@ -8,7 +8,7 @@ import pytest
 from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(REPO, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO = osp.join(REPO, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

@@ -16,7 +16,7 @@ from mbcd_mmaction.apis import (WorkDirInUseError, build_test_parser,
                                 setup_test_cfg, test, train)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO_CONFIG = osp.join(REPO, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 
 
 def _train_cfg(config, work, *options):

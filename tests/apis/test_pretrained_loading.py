@@ -7,6 +7,7 @@ converted VGGSound file: bare ResNet-18 keys); the weights are random, so
 a trunk left at its own initialisation cannot match them by chance.
 """
 import glob
+import itertools
 import os.path as osp
 
 import pytest
@@ -17,14 +18,15 @@ from mmengine.hooks import Hook
 
 from mbcd_mmaction.apis import build_runner, setup_cfg
 from mbcd_mmaction.datasets.protocols import apply_protocol
+from mbcd_mmaction.experiments.grid import MODALITIES
 from mbcd_mmaction.datasets.synthetic import (generate_epic_kitchens,
                                               generate_hac)
 from mbcd_mmaction.models.encoders.pretrained import (PretrainedWeightsError,
                                                       load_pretrained_strict)
 
 # The experiment configs of the papers' tables (not demos or ablations).
-PAPER_CONFIGS = sorted(glob.glob('configs/*_epic_*.py') +
-                       glob.glob('configs/*_hac_*.py'))
+PAPER_CONFIGS = sorted(glob.glob('configs/*/*_epic.py') +
+                       glob.glob('configs/*/*_hac.py'))
 ZOO_MODALITIES = ('rgb', 'flow')  # MMAction2 zoo files: backbone.* keys
 
 
@@ -43,9 +45,11 @@ class StopBeforeFirstIterationHook(Hook):
 
 @pytest.mark.slow
 def test_every_paper_config_loads_a_pretrained_file_per_encoder():
-    assert len(PAPER_CONFIGS) >= 32
-    for path in PAPER_CONFIGS:
-        cfg = apply_protocol(Config.fromfile(path))
+    assert len(PAPER_CONFIGS) >= 26
+    for path, mods in itertools.product(PAPER_CONFIGS, MODALITIES):
+        cfg = Config.fromfile(path)
+        cfg.modalities = mods
+        cfg = apply_protocol(cfg)
         for m in cfg.model.modalities:
             enc = cfg.model.encoders[m]
             assert enc.get('pretrained'), (path, m)
@@ -75,14 +79,15 @@ def _write_stand_ins(model, paths):
     return expected
 
 
-def _paper_cfg(config, tmp_path, data_root, ckpt_paths):
+def _paper_cfg(config, mods, tmp_path, data_root, ckpt_paths):
     options = {f'model.encoders.{m}.pretrained': p
                for m, p in ckpt_paths.items()}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{loader}.dataset.data_root'] = data_root
         options[f'{loader}.num_workers'] = 0
         options[f'{loader}.persistent_workers'] = False
-    cfg = setup_cfg([config, '--work-dir', str(tmp_path / 'work')])
+    cfg = setup_cfg([config, '--work-dir', str(tmp_path / 'work'),
+                     '--cfg-options', f'modalities={mods}'])
     cfg.merge_from_dict(options)
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='StopBeforeFirstIterationHook')]
@@ -99,15 +104,15 @@ def data_roots(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', [
-    'configs/mbcd_epic_vaf.py', 'configs/erm_hac_va.py',
-    'configs/mbcd_gmp_hac_af.py'])
+@pytest.mark.parametrize('config, mods', [
+    ('configs/mbcd/mbcd_epic.py', 'vaf'), ('configs/erm/erm_hac.py', 'va'),
+    ('configs/mbcd/mbcd_gmp_hac.py', 'af')])
 def test_runner_loads_every_encoder_and_teacher_starts_from_it(
-        config, tmp_path, data_roots):
-    modalities = Config.fromfile(config).modalities
-    paths = {m: str(tmp_path / f'{m}.pth') for m in modalities}
-    data_root = data_roots['hac' if '_hac_' in config else 'epic']
-    runner = build_runner(_paper_cfg(config, tmp_path, data_root, paths))
+        config, mods, tmp_path, data_roots):
+    paths = {m: str(tmp_path / f'{m}.pth') for m in MODALITIES[mods]}
+    data_root = data_roots['hac' if '_hac' in config else 'epic']
+    runner = build_runner(_paper_cfg(config, mods, tmp_path, data_root,
+                                     paths))
     expected = _write_stand_ins(runner.model, paths)
     with pytest.raises(StopBeforeFirstIteration):
         runner.train()
@@ -128,11 +133,11 @@ def test_runner_loads_every_encoder_and_teacher_starts_from_it(
 
 @pytest.mark.slow
 def test_missing_checkpoint_stops_before_training(tmp_path, data_roots):
-    config = 'configs/mbcd_epic_va.py'
+    config = 'configs/mbcd/mbcd_epic.py'
     paths = {'rgb': str(tmp_path / 'rgb.pth'),
              'audio': str(tmp_path / 'no_such_vggsound.pth')}
-    runner = build_runner(_paper_cfg(config, tmp_path, data_roots['epic'],
-                                     paths))
+    runner = build_runner(_paper_cfg(config, 'va', tmp_path,
+                                     data_roots['epic'], paths))
     _write_stand_ins(runner.model, {**paths, 'audio': str(tmp_path / 'x')})
     with pytest.raises(PretrainedWeightsError) as err:
         runner.train()  # never reaches StopBeforeFirstIteration

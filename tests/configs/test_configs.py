@@ -7,8 +7,26 @@ import pytest
 from mmaction.registry import MODELS
 from mmengine.config import Config
 
-CONFIGS = sorted(glob.glob('configs/*.py') + glob.glob('configs/*/*.py'))
+CONFIGS = sorted(glob.glob('configs/*/*.py'))
 CONFIGS = [c for c in CONFIGS if '/_base_/' not in c]
+
+
+def _fromfile(case):
+    """``'path'`` or ``'path:mods'`` (the ``modalities`` option, as the
+    experiment grid gives it)."""
+    path, _, mods = case.partition(':')
+    cfg = Config.fromfile(path)
+    if mods:
+        cfg.modalities = mods
+    return cfg
+
+
+def test_configs_live_in_one_folder_per_method():
+    import os
+    from mbcd_mmaction.experiments import grid
+    assert not glob.glob('configs/*.py')
+    folders = {d for d in os.listdir('configs') if d != '_base_'}
+    assert folders == {grid.method_family(m) for m in grid.METHODS}
 
 
 def _components(cfg):
@@ -43,25 +61,26 @@ def test_config_parses_with_consistent_hooks(path):
 
 
 @pytest.mark.parametrize('path,expected', [
-    ('configs/erm_epic_af.py', dict(ema=False, amd='off', gcc=False,
-                                    dl=False)),
-    ('configs/ablations/table4_ema_epic_af.py',
+    ('configs/erm/erm_epic.py:af', dict(ema=False, amd='off', gcc=False,
+                                        dl=False)),
+    ('configs/mbcd/table4_ema_epic_af.py',
      dict(ema=True, amd='off', gcc=False, dl=False)),
-    ('configs/ablations/table4_ema_amd_epic_af.py',
+    ('configs/mbcd/table4_ema_amd_epic_af.py',
      dict(ema=True, amd='adaptive', gcc=False, dl=False)),
-    ('configs/ablations/table4_ema_gcc_epic_af.py',
+    ('configs/mbcd/table4_ema_gcc_epic_af.py',
      dict(ema=True, amd='off', gcc=True, dl=False)),
-    ('configs/ablations/table4_ema_dl_epic_af.py',
+    ('configs/mbcd/table4_ema_dl_epic_af.py',
      dict(ema=True, amd='off', gcc=False, dl=True)),
-    ('configs/mbcd_epic_af.py', dict(ema=True, amd='adaptive', gcc=True,
-                                     dl=True)),
-    ('configs/ablations/table5_nodrop_epic_af.py',
+    ('configs/mbcd/mbcd_epic.py:af', dict(ema=True, amd='adaptive',
+                                          gcc=True, dl=True)),
+    ('configs/mbcd/table5_nodrop_epic_af.py',
      dict(ema=True, amd='off', gcc=True, dl=True)),
-    ('configs/ablations/table5_fixdrop_epic_af.py',
+    ('configs/mbcd/table5_fixdrop_epic_af.py',
      dict(ema=True, amd='fixed', gcc=True, dl=True)),
 ])
 def test_ablation_rows(path, expected):
-    cfg = Config.fromfile(path)
+    from mbcd_mmaction.datasets.protocols import apply_protocol
+    cfg = apply_protocol(_fromfile(path))
     assert _components(cfg) == expected
     method = 'ERM' if 'erm' in path else 'EMA' if not (
         expected['amd'] != 'off' or expected['gcc'] or expected['dl']) \
@@ -71,7 +90,7 @@ def test_ablation_rows(path, expected):
 
 
 def test_paper_hyperparameters():
-    cfg = Config.fromfile('configs/mbcd_epic_vaf.py')
+    cfg = Config.fromfile('configs/mbcd/mbcd_epic.py')
     assert cfg.model.teacher.momentum == pytest.approx(1 - 0.999)
     assert cfg.model.gradient_consistency.alpha == pytest.approx(1e-4)
     assert cfg.model.distillation.loss_weight == 1.0
@@ -82,7 +101,7 @@ def test_paper_hyperparameters():
 
 
 def test_paper_model_builds_from_config():
-    cfg = Config.fromfile('configs/mbcd_epic_vaf.py')
+    cfg = Config.fromfile('configs/mbcd/mbcd_epic.py')
     model_cfg = copy.deepcopy(cfg.model.to_dict())
     for enc in model_cfg['encoders'].values():
         enc['pretrained'] = None  # no download in tests
@@ -98,7 +117,8 @@ def test_modality_combination_reaches_model_data_and_packing(name,
                                                              expected):
     from mbcd_mmaction.datasets.protocols import apply_protocol
     for method in ('mbcd', 'erm'):
-        cfg = apply_protocol(Config.fromfile(f'configs/{method}_epic_{name}.py'))
+        cfg = apply_protocol(
+            _fromfile(f'configs/{method}/{method}_epic.py:{name}'))
         assert tuple(cfg.model.modalities) == expected
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
@@ -126,21 +146,21 @@ _GMP_FULL = dict(use_k=True, use_p=True, shared_coefficient=None,
 ])
 def test_gmp_ablation_rows(name, switches):
     """Each GMP Table 4 row differs from full GMP by exactly its switches
-    and is listed in configs/ablations/README.md."""
-    path = f'configs/ablations/{name}_epic_va.py'
+    and is listed in configs/gmp/README.md."""
+    path = f'configs/gmp/{name}_epic_va.py'
     cfg = Config.fromfile(path)
-    full = Config.fromfile('configs/gmp_epic_va.py')
+    full = Config.fromfile('configs/gmp/gmp_epic.py')
     gmp, ref = cfg.model.gradient_modulation, full.model.gradient_modulation
     assert {k: gmp[k] for k in _GMP_FULL} == {**_GMP_FULL, **switches}
     assert {k: v for k, v in gmp.items() if k not in switches} == \
         {k: v for k, v in ref.items() if k not in switches}
     assert tuple(cfg.modalities) == ('rgb', 'audio')
-    assert path in open('configs/ablations/README.md').read()
+    assert path in open('configs/gmp/README.md').read()
 
 
 def test_gmp_paper_hyperparameters_and_composition():
     from mbcd_mmaction.datasets.protocols import apply_protocol
-    cfg = apply_protocol(Config.fromfile('configs/gmp_epic_vaf.py'))
+    cfg = apply_protocol(Config.fromfile('configs/gmp/gmp_epic.py'))
     gmp = cfg.model.gradient_modulation
     assert cfg.model.uni_loss_weight == 3.0
     assert (gmp.grl_factor, gmp.domain_loss_weight, gmp.alpha_k,
@@ -149,15 +169,17 @@ def test_gmp_paper_hyperparameters_and_composition():
     assert gmp.source_domains == ['D2', 'D3']  # filled by apply_protocol
     assert cfg.model.get('teacher') is None
     # MBCD + GMP: every MBCD part and the same GMP strategy
-    both = apply_protocol(Config.fromfile('configs/mbcd_gmp_epic_vaf.py'))
+    both = apply_protocol(Config.fromfile('configs/mbcd/mbcd_gmp_epic.py'))
     assert _components(both) == dict(ema=True, amd='adaptive', gcc=True,
                                      dl=True)
     assert both.model.gradient_modulation == gmp
     assert both.model.uni_loss_weight == 3.0
+    from mbcd_mmaction.experiments import grid
     for name in ('va', 'vf', 'af'):
         for method in ('gmp', 'mbcd_gmp'):
-            sub = apply_protocol(
-                Config.fromfile(f'configs/{method}_epic_{name}.py'))
+            sub = apply_protocol(_fromfile(
+                f'configs/{grid.method_family(method)}/{method}_epic.py:'
+                f'{name}'))
             assert sub.model.gradient_modulation.type == \
                 'GradientModulationProjection'
             assert len(sub.model.modalities) == 2

@@ -258,7 +258,7 @@ def test_generic_format_csv_and_jsonl(root, tmp_path):
     ann_jsonl = tmp_path / 'ann.jsonl'
     ann_jsonl.write_text('\n'.join(json.dumps(r) for r in rows))
     cfg = Config.fromfile(osp.join(REPO,
-                                   'configs/custom/mbcd_custom_example.py'))
+                                   'configs/mbcd/mbcd_custom_example.py'))
     cfg.all_domains = ['my_human', 'my_cartoon']
     cfg.target_domain = 'my_cartoon'
     demo = Config.fromfile(HAC_DEMO)  # small clips

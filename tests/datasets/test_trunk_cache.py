@@ -23,7 +23,7 @@ from mbcd_mmaction.engine.hooks import TrunkCacheCheckHook
 from mbcd_mmaction.models.data_preprocessors import CachedTrunkPreprocessor
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(ROOT, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO = osp.join(ROOT, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 VIEWS = 2
 
 

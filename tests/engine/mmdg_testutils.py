@@ -8,7 +8,7 @@ import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
-DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO_CONFIG = osp.join(REPO, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 
 
 def free_port() -> int:

@@ -77,7 +77,7 @@ def test_train_tool_applies_the_switch(per_split, monkeypatch, tmp_path):
     tool = _train_tool()
     seen = []
     monkeypatch.setattr(tool, 'train', seen.append)
-    tool.main([osp.join(REPO, 'configs', 'moosa_hac_vaf.py'), '--work-dir',
+    tool.main([osp.join(REPO, 'configs', 'moosa', 'moosa_hac.py'), '--work-dir',
                str(tmp_path), '--cfg-options', 'target_domain=cartoon',
                f'per_split={per_split}'])
     cfg, = seen
@@ -95,8 +95,8 @@ def test_shipped_configs_take_every_setting(method, dataset, domain):
     from mmengine.config import Config
     # the keys differ per method and split, not per modality set, and
     # vaf has the most (e.g. SimMMDG EPIC ->D1's translator width)
-    cfg = Config.fromfile(osp.join(REPO, 'configs',
-                                   f'{method}_{dataset}_vaf.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', method,
+                                   f'{method}_{dataset}.py'))
     assert cfg.baseline == method
     cfg.merge_from_dict(dict(per_split=True, target_domain=domain))
     expected = per_split_overrides(method, dataset, 'vaf', domain)
@@ -110,12 +110,12 @@ def test_shipped_configs_take_every_setting(method, dataset, domain):
 
 def test_switch_refuses_other_protocols_and_unknown_methods():
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'cmrf_epic_va.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'cmrf', 'cmrf_epic.py'))
     assert apply_per_split(cfg) == {}  # off by default
     cfg.merge_from_dict(dict(per_split=True, protocol='single_source'))
     with pytest.raises(ValueError, match='multi-source'):
         apply_per_split(cfg)
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'erm_epic_va.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'erm', 'erm_epic.py'))
     cfg.per_split = True
     with pytest.raises(KeyError, match='baseline'):
         apply_per_split(cfg)

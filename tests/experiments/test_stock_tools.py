@@ -21,8 +21,8 @@ from mbcd_mmaction.experiments.selection import (SourceValidation,
                                                  read_eval_log)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(REPO, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
-RECIPE = osp.join(REPO, 'configs', 'recipes', 'slowfast_r50_epic_va.py')
+DEMO = osp.join(REPO, 'configs', 'mbcd', 'mbcd_epic_demo.py')
+RECIPE = osp.join(REPO, 'configs', 'erm', 'slowfast_r50_epic_va.py')
 STOCK_TRAIN = osp.join(osp.dirname(mmaction.__file__), '.mim', 'tools',
                        'train.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')

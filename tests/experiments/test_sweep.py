@@ -106,7 +106,8 @@ def test_dry_run_prints_commands(tmp_path):
     # 3 single-source runs (one per source) x 2 seeds
     assert len(commands) == 6
     assert commands[0].endswith(
-        f'configs/mbcd_hac_vaf.py --work-dir {tmp_path}/mbcd_hac_vaf/'
+        f'configs/mbcd/mbcd_hac.py --work-dir {tmp_path}/mbcd_hac_vaf/'
         'single_source_human/seed0 --seed 0 --cfg-options '
-        'protocol=single_source source_domain=human train_cfg.max_epochs=2')
+        'protocol=single_source source_domain=human modalities=vaf '
+        'train_cfg.max_epochs=2')
     assert not os.listdir(tmp_path)  # nothing started

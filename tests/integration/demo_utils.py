@@ -8,7 +8,7 @@ import torch
 from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO_CONFIG = osp.join(ROOT, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 
 
 def data_options(data_root, num_workers=0):

@@ -8,9 +8,8 @@ import torch
 
 from .demo_utils import ROOT, state_dict, train_demo
 
-CMRF_DEMO = osp.join(ROOT, 'configs', 'demo', 'cmrf_epic_vaf_demo.py')
-MOOSA_GMP_DEMO = osp.join(ROOT, 'configs', 'demo',
-                          'moosa_gmp_epic_vaf_demo.py')
+CMRF_DEMO = osp.join(ROOT, 'configs', 'cmrf', 'cmrf_epic_demo.py')
+MOOSA_GMP_DEMO = osp.join(ROOT, 'configs', 'moosa', 'moosa_gmp_epic_demo.py')
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The README's demo job (configs/demo/mbcd_epic_vaf_demo.py: MBCD, real
+"""The README's demo job (configs/mbcd/mbcd_epic_demo.py: MBCD, real
 Runner, real decoding, multi-source D2+D3 -> D1) learns the generated task:
 the best source-validation checkpoint is far above chance (1/8) on the
 unseen target domain."""

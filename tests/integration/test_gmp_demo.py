@@ -1,4 +1,4 @@
-"""GMP runs of configs/demo/gmp_epic_vaf_demo.py (real Runner, dataset,
+"""GMP runs of configs/gmp/gmp_epic_demo.py (real Runner, dataset,
 model) on generated EPIC-layout data: it learns the task above chance on the
 unseen target domain, and 2-process DDP (tools/dist_train.sh, gloo on CPU)
 keeps the ranks' weights identical although every rank builds its encoder
@@ -19,7 +19,7 @@ from .demo_utils import ROOT, data_options, state_dict, train_demo
 # Real runners, processes and decoding: the slow tier.
 pytestmark = pytest.mark.slow
 
-GMP_DEMO = osp.join(ROOT, 'configs', 'demo', 'gmp_epic_vaf_demo.py')
+GMP_DEMO = osp.join(ROOT, 'configs', 'gmp', 'gmp_epic_demo.py')
 CHANCE = 1 / 8
 EPOCHS = 5
 

@@ -2,7 +2,7 @@
 ``test_init_update_predict``).
 
 The methods are discovered from the shipped configs
-(``configs/{method}_epic_{mods}.py``), so a new method and its GMP variant
+(``configs/{family}/{method}_epic.py``), so a new method and its GMP variant
 join this test with their configs; every method of the experiment grid
 (and its GMP variant) must be among them. Each is built from its shipped
 config with the tiny stub encoders of :mod:`tests.models.tiny` (video +
@@ -17,7 +17,6 @@ requires).
 import glob
 import importlib.util
 import os.path as osp
-import re
 import sys
 
 import pytest
@@ -46,15 +45,9 @@ def _grid():
 
 
 def _method_configs():
-    """One shipped EPIC config per method prefix (the smallest modality
-    combination present)."""
-    found = {}
-    for path in sorted(glob.glob(osp.join(ROOT, 'configs', '*_epic_*.py'))):
-        match = re.fullmatch(r'(.+)_epic_(va|vf|af|vaf)\.py',
-                             osp.basename(path))
-        if match:
-            found.setdefault(match.group(1), []).append(path)
-    return {m: sorted(paths, key=len)[0] for m, paths in found.items()}
+    """The shipped EPIC config of each method prefix."""
+    return {osp.basename(path)[:-len('_epic.py')]: path for path in
+            sorted(glob.glob(osp.join(ROOT, 'configs', '*', '*_epic.py')))}
 
 
 METHOD_CONFIGS = _method_configs()

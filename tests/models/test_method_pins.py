@@ -26,31 +26,32 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
 
+from mbcd_mmaction.experiments.grid import MODALITIES as MODALITY_CODES
 from tests.models import tiny
 
 PIN_FILE = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'pins',
                     'method_pins.pt')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-#: pin name -> shipped config
+#: pin name -> shipped config[:modalities option]
 CASES = {
-    'erm_vaf': 'configs/erm_epic_vaf.py',
-    'erm_va': 'configs/erm_epic_va.py',
-    'ema_vaf': 'configs/ema_epic_vaf.py',
-    'mbcd_vaf': 'configs/mbcd_epic_vaf.py',
-    'mbcd_af': 'configs/mbcd_epic_af.py',
-    'gmp_va': 'configs/gmp_epic_va.py',
-    'gmp_vaf': 'configs/gmp_epic_vaf.py',
-    'mbcd_gmp_vaf': 'configs/mbcd_gmp_epic_vaf.py',
-    'mbcd_gmp_va': 'configs/mbcd_gmp_epic_va.py',
-    'table4_ema_amd_af': 'configs/ablations/table4_ema_amd_epic_af.py',
-    'table4_ema_gcc_af': 'configs/ablations/table4_ema_gcc_epic_af.py',
-    'table4_ema_dl_af': 'configs/ablations/table4_ema_dl_epic_af.py',
-    'table5_fixdrop_af': 'configs/ablations/table5_fixdrop_epic_af.py',
-    'table5_nodrop_af': 'configs/ablations/table5_nodrop_epic_af.py',
-    'gmp_pcgrad_va': 'configs/ablations/gmp_pcgrad_epic_va.py',
-    'gmp_shared_coef_va': 'configs/ablations/gmp_shared_coef_epic_va.py',
-    'gmp_demo_vaf': 'configs/demo/gmp_epic_vaf_demo.py',
+    'erm_vaf': 'configs/erm/erm_epic.py',
+    'erm_va': 'configs/erm/erm_epic.py:va',
+    'ema_vaf': 'configs/ema/ema_epic.py',
+    'mbcd_vaf': 'configs/mbcd/mbcd_epic.py',
+    'mbcd_af': 'configs/mbcd/mbcd_epic.py:af',
+    'gmp_va': 'configs/gmp/gmp_epic.py:va',
+    'gmp_vaf': 'configs/gmp/gmp_epic.py',
+    'mbcd_gmp_vaf': 'configs/mbcd/mbcd_gmp_epic.py',
+    'mbcd_gmp_va': 'configs/mbcd/mbcd_gmp_epic.py:va',
+    'table4_ema_amd_af': 'configs/mbcd/table4_ema_amd_epic_af.py',
+    'table4_ema_gcc_af': 'configs/mbcd/table4_ema_gcc_epic_af.py',
+    'table4_ema_dl_af': 'configs/mbcd/table4_ema_dl_epic_af.py',
+    'table5_fixdrop_af': 'configs/mbcd/table5_fixdrop_epic_af.py',
+    'table5_nodrop_af': 'configs/mbcd/table5_nodrop_epic_af.py',
+    'gmp_pcgrad_va': 'configs/gmp/gmp_pcgrad_epic_va.py',
+    'gmp_shared_coef_va': 'configs/gmp/gmp_shared_coef_epic_va.py',
+    'gmp_demo_vaf': 'configs/gmp/gmp_epic_demo.py',
 }
 SOURCE_DOMAINS = ['D2', 'D3']
 #: keys set wherever they occur in the model cfg
@@ -68,8 +69,11 @@ def _override(node):
     return node
 
 
-def _model_cfg(path):
+def _model_cfg(case):
+    path, _, mods = case.partition(':')
     cfg = Config.fromfile(osp.join(ROOT, path))
+    if mods:
+        cfg.modalities = MODALITY_CODES[mods]
     model = _override(cfg.model.to_dict())
     model['encoders'] = {m: tiny.ENCODERS[m]() for m in tiny.ENCODERS}
     model['modalities'] = tuple(cfg.modalities)
@@ -110,10 +114,10 @@ def _fingerprint(grad, name):
                       head, r @ g])
 
 
-def compute(path):
+def compute(case):
     """One training forward/backward and an eval forward of the config's
     model on the fixed batch."""
-    model_cfg, mods = _model_cfg(path)
+    model_cfg, mods = _model_cfg(case)
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
     model.init_weights()

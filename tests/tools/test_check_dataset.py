@@ -11,7 +11,7 @@ import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(REPO, 'configs', 'demo', 'mbcd_epic_vaf_demo.py')
+DEMO = osp.join(REPO, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 
 
 def _check(*args):

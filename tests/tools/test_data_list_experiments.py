@@ -86,5 +86,5 @@ def test_tool_prints_commands_without_torch():
     cells = json.loads(body)
     assert len(cells) == 18
     assert cells[0]['command'] == (
-        'python tools/train.py configs/mbcd_hac_va.py --cfg-options '
-        'protocol=single_source source_domain=human')
+        'python tools/train.py configs/mbcd/mbcd_hac.py --cfg-options '
+        'protocol=single_source source_domain=human modalities=va')

@@ -2,7 +2,7 @@
 # of epic_kitchens_vaf.py, which uses them as its train_pipeline and
 # test_pipeline). They carry their own names because a config that inherits
 # an MMAction2 recipe takes this file as a second base next to the recipe
-# (configs/recipes/slowfast_r50_epic_va.py), and mmengine refuses two bases
+# (configs/erm/slowfast_r50_epic_va.py), and mmengine refuses two bases
 # that define the same key: every recipe defines train_pipeline and
 # test_pipeline. Transforms of a modality a dataset does not load are
 # no-ops, and the runner sets PackActionInputs' collect_keys to the

@@ -1,4 +1,4 @@
-# What every demo on the generated EPIC-layout data shares (configs/demo;
+# What every demo on the generated EPIC-layout data shares (the demo configs;
 # tools/demo.py writes data/epic_demo): the demo data
 # (../datasets/epic_kitchens_demo.py), the schedule and runtime of the
 # paper-sized experiments (./epic.py), the small random-init encoders

@@ -1,4 +1,4 @@
-# Small random-init encoders for the generated demo data (configs/demo):
+# Small random-init encoders for the generated demo data (the `*_demo.py` configs):
 # `model = dict(encoders={{_base_.demo_encoders}})` on top of a method.
 # The frozen trunks stay random, so mmaction's zero-initialised last BN of
 # each 3D residual block (a good start for training, but it makes a frozen

@@ -9,7 +9,7 @@
 # by apply_protocol with the training domains.
 #
 # GMP composes with any recognizer config: add `uni_loss_weight=3.0` and
-# gmp_strategy.py's dict (see configs/mbcd_gmp_epic_vaf.py).
+# gmp_strategy.py's dict (see configs/mbcd/mbcd_gmp_epic.py).
 _base_ = ['./erm.py', './gmp_strategy.py']
 
 model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})

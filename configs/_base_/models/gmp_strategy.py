@@ -2,7 +2,7 @@
 # config: `_base_ = [..., '<rel>/_base_/models/gmp_strategy.py']` and
 # `model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})`.
 # Every ablation of the GMP paper's Table 4 is a switch here
-# (configs/ablations/README.md). `source_domains=None` is filled by
+# (configs/gmp/README.md). `source_domains=None` is filled by
 # apply_protocol with the training domains (the discriminator's classes).
 gmp = dict(
     type='GradientModulationProjection',

@@ -1,4 +1,0 @@
-# GMP Table 4 ablation, "modulation only": k and p, no projection.
-# Video + audio, as the paper's GMP ablations.
-_base_ = ['../gmp_epic_va.py']
-model = dict(gradient_modulation=dict(projection='none'))

@@ -1,4 +1,0 @@
-# GMP Table 4 ablation, "w/o k": classification gradient not modulated.
-# Video + audio, as the paper's GMP ablations.
-_base_ = ['../gmp_epic_va.py']
-model = dict(gradient_modulation=dict(use_k=False))

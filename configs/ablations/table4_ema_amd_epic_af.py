@@ -1,4 +1,0 @@
-# MBCD Table 4, row "EMA + AMD": the EMA teacher and adaptive modality
-# dropout; no look-ahead, no distillation.
-_base_ = ['../mbcd_epic_af.py']
-model = dict(gradient_consistency=None, distillation=None)

@@ -1,4 +1,0 @@
-# MBCD Table 4, row "EMA + DL": the EMA teacher and collaborative
-# distillation; no modality dropout, no look-ahead.
-_base_ = ['../mbcd_epic_af.py']
-model = dict(fusion=dict(mode='off'), gradient_consistency=None)

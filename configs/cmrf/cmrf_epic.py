@@ -1,0 +1,8 @@
+# CMRF on EPIC-Kitchens, video + audio + flow, multi-source: train on
+# the two other domains, select on their test splits, test on
+# `target_domain` (--cfg-options target_domain=D2). The authors' per-split
+# settings: --cfg-options per_split=True.
+_base_ = ['../_base_/models/cmrf.py', '../_base_/experiments/epic.py']
+modalities = ('rgb', 'flow', 'audio')
+# The SMA teacher starts averaging after 400 steps (about one EPIC epoch).
+model = dict(teacher=dict(start_step=400))

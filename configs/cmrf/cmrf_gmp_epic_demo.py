@@ -1,0 +1,3 @@
+# CMRF + GMP on the generated EPIC demo data.
+_base_ = ['./cmrf_epic_demo.py', '../_base_/models/gmp_strategy.py']
+model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})

@@ -1,2 +1,0 @@
-_base_ = ['./cmrf_gmp_hac_vaf.py']
-modalities = ('flow', 'audio')

@@ -1,4 +1,0 @@
-# MBCD + GMP on the generated EPIC demo data: the MBCD demo with GMP's
-# gradient strategy added by config only (as configs/mbcd_gmp_epic_vaf.py).
-_base_ = ['./mbcd_epic_vaf_demo.py', '../_base_/models/gmp_strategy.py']
-model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})

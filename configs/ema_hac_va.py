@@ -1,2 +1,0 @@
-_base_ = ['./ema_hac_vaf.py']
-modalities = ('rgb', 'audio')

@@ -1,2 +1,0 @@
-_base_ = ['./erm_epic_vaf.py']
-modalities = ('rgb', 'audio')

@@ -1,3 +1,0 @@
-# ERM baseline on EPIC-Kitchens, video + audio + flow, multi-source.
-_base_ = ['./_base_/models/erm.py', './_base_/experiments/epic.py']
-modalities = ('rgb', 'flow', 'audio')

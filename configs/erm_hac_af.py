@@ -1,2 +1,0 @@
-_base_ = ['./erm_hac_vaf.py']
-modalities = ('flow', 'audio')

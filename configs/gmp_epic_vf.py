@@ -1,2 +1,0 @@
-_base_ = ['./gmp_epic_vaf.py']
-modalities = ('rgb', 'flow')

@@ -1,2 +1,0 @@
-_base_ = ['./gmp_hac_vaf.py']
-modalities = ('rgb', 'audio')

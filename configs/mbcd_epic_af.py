@@ -1,2 +1,0 @@
-_base_ = ['./mbcd_epic_vaf.py']
-modalities = ('flow', 'audio')

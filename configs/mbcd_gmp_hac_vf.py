@@ -1,2 +1,0 @@
-_base_ = ['./mbcd_gmp_hac_vaf.py']
-modalities = ('rgb', 'flow')

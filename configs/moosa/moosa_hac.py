@@ -1,0 +1,7 @@
+# MOOSA on HAC, video + audio + flow, multi-source: train on the two other
+# domains' train splits, select on their test splits, test on all videos of
+# `target_domain` (--cfg-options target_domain=animal). The authors'
+# per-split settings: --cfg-options per_split=True.
+_base_ = ['../_base_/models/moosa.py', '../_base_/experiments/hac.py']
+modalities = ('rgb', 'flow', 'audio')
+model = dict(num_classes={{_base_.num_classes}})

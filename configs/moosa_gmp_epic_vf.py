@@ -1,2 +1,0 @@
-_base_ = ['./moosa_gmp_epic_vaf.py']
-modalities = ('rgb', 'flow')

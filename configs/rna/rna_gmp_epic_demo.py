@@ -1,0 +1,3 @@
+# RNA-Net + GMP on the generated EPIC demo data.
+_base_ = ['./rna_epic_demo.py', '../_base_/models/gmp_strategy.py']
+model = dict(uni_loss_weight=3.0, gradient_modulation={{_base_.gmp}})

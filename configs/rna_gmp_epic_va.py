@@ -1,2 +1,0 @@
-_base_ = ['./rna_gmp_epic_vaf.py']
-modalities = ('rgb', 'audio')

@@ -1,2 +1,0 @@
-_base_ = ['./rna_gmp_hac_vaf.py']
-modalities = ('flow', 'audio')

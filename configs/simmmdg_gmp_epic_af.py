@@ -1,2 +1,0 @@
-_base_ = ['./simmmdg_gmp_epic_vaf.py']
-modalities = ('flow', 'audio')

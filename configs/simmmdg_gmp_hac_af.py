@@ -1,2 +1,0 @@
-_base_ = ['./simmmdg_gmp_hac_vaf.py']
-modalities = ('flow', 'audio')
