@@ -55,21 +55,13 @@ ABLATION_PATTERNS = ('mbcd/table4_*.py', 'mbcd/table5_*.py')
 
 def discover_methods(config_root: str,
                      dataset: str = 'epic') -> Dict[str, str]:
-    """``{method: config}`` of every method config of ``dataset``
-    (``configs/<family>/<method>_<dataset>.py``; the experiment grid's
-    methods are among them) plus the MBCD Table 4/5 ablations.
-
-    New methods appear here by adding their config; nothing to edit.
-    """
-    found = {}
-    suffix = f'_{dataset}.py'
-    for path in sorted(glob.glob(osp.join(config_root, f'*/*{suffix}'))):
-        found[osp.basename(path)[:-len(suffix)]] = path
-    missing = [m for m in grid.METHODS if m not in found]
-    if missing:
+    """``{method: config}`` of every method of ``dataset``
+    (:func:`mbcd_mmaction.experiments.grid.method_configs`) plus the MBCD
+    Table 4/5 ablations."""
+    found = grid.method_configs(dataset, config_root)
+    if not found:
         raise FileNotFoundError(
-            f'methods {missing} of mbcd_mmaction.experiments.grid.METHODS '
-            f'have no config {config_root}/<family>/<method>{suffix}')
+            f'{config_root}: no method configs <folder>/<method>_{dataset}.py')
     for pattern in ABLATION_PATTERNS:
         for path in sorted(glob.glob(osp.join(config_root, pattern))):
             found[osp.splitext(osp.basename(path))[0]] = path

@@ -23,37 +23,23 @@ built, so the stock tools honour it too):
   (dropout strategies) and GMP's ablation table, multi-source, one config
   per row (in ``configs/mbcd/`` and ``configs/gmp/``, see their READMEs).
 
-A method is a config prefix in :data:`METHODS` (one line each, in the
-paper tables' row order); a new method appears in every tool once its line
-and its ``configs/{family}/{method}_{dataset}.py`` files exist.
+A method is found, not listed: :func:`method_configs` reads the method
+folders (``configs/<family>/<method>_<dataset>.py``), so a new method
+appears in every tool once its class is registered and its folder of
+configs exists.
 """
+import os
+import os.path as osp
+import re
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-#: Config prefix of each method (``configs/{family}/{method}_{dataset}.py``),
-#: one line each, in the paper tables' row order; a method's GMP variant
-#: is ``gmp_variant(method)``.
-METHODS = (
-    'erm',
-    'ema',
-    'rna',
-    'simmmdg',
-    'moosa',
-    'cmrf',
-    'mbcd',
-    'gmp',          # ERM + GMP
-    'rna_gmp',
-    'simmmdg_gmp',
-    'moosa_gmp',
-    'cmrf_gmp',
-    'mbcd_gmp',
-)
-#: display name of a method in the tables (default: the prefix)
-METHOD_NAMES = {'erm': 'ERM', 'ema': 'EMA', 'mbcd': 'MBCD', 'gmp': 'ERM+GMP',
-                'mbcd_gmp': 'MBCD+GMP', 'rna': 'RNA-Net',
-                'simmmdg': 'SimMMDG', 'moosa': 'MOOSA', 'cmrf': 'CMRF',
-                'rna_gmp': 'RNA-Net+GMP', 'simmmdg_gmp': 'SimMMDG+GMP',
-                'moosa_gmp': 'MOOSA+GMP', 'cmrf_gmp': 'CMRF+GMP'}
+#: the repository's ``configs/`` (the method folders)
+CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))), 'configs')
+#: display order of the methods in listings and tables; a method not named
+#: here follows them (alphabetically), its GMP variant likewise
+ROW_ORDER = ('erm', 'ema', 'rna', 'simmmdg', 'moosa', 'cmrf', 'mbcd')
 #: rows every paper table has (MBCD Tables 1-3, 8-10), in order
 PAPER_ROWS = ('erm', 'rna', 'simmmdg', 'moosa', 'cmrf', 'mbcd')
 #: where a method's config lives (``family``: :func:`method_family`)
@@ -74,6 +60,75 @@ def method_family(method: str) -> str:
     if method != 'gmp' and method.endswith('_gmp'):
         return method[:-len('_gmp')]
     return method
+
+
+def method_configs(dataset: str = 'epic',
+                   config_root: str = CONFIG_ROOT) -> Dict[str, str]:
+    """``{method: config path}`` of every method with a config for
+    ``dataset``: each ``<config_root>/<folder>/<method>_<dataset>.py`` whose
+    method belongs in that folder (:func:`method_family`), in display order
+    (:func:`sort_methods`). Demo, ablation and example configs have other
+    names and are not methods.
+
+    This is the one list of methods: the grid, the sweep, the generic
+    every-method test and the benchmark all read it, so a method is added
+    by adding its class and its folder of configs.
+    """
+    found = {}
+    for folder in sorted(os.listdir(config_root)):
+        path = osp.join(config_root, folder)
+        if folder.startswith('_') or not osp.isdir(path):
+            continue
+        for name in sorted(os.listdir(path)):
+            match = re.fullmatch(rf'(\w+)_{dataset}\.py', name)
+            if match and method_family(match.group(1)) == folder:
+                found[match.group(1)] = osp.join(path, name)
+    return {m: found[m] for m in sort_methods(found)}
+
+
+def discover_methods(config_root: str = CONFIG_ROOT) -> Tuple[str, ...]:
+    """Every method with a config for any dataset of :data:`DOMAINS`, in
+    display order."""
+    found = set()
+    for dataset in DOMAINS:
+        found.update(method_configs(dataset, config_root))
+    return sort_methods(found)
+
+
+def sort_methods(methods) -> Tuple[str, ...]:
+    """Display order: the methods (:data:`ROW_ORDER`, then the others
+    alphabetically), then their GMP variants in the same order."""
+    def key(method):
+        base = 'erm' if method == 'gmp' else method_family(method)
+        is_variant = base != method
+        rank = ROW_ORDER.index(base) if base in ROW_ORDER else len(ROW_ORDER)
+        return is_variant, rank, base
+    return tuple(sorted(methods, key=key))
+
+
+def display_name(method: str, config_root: str = CONFIG_ROOT) -> str:
+    """A method's name in the tables: the ``Name`` of the collection in its
+    folder's ``metafile.yml`` (``MBCD``), ``+GMP`` appended for a GMP variant
+    (``gmp`` itself is ``ERM+GMP``); the method's prefix when the folder has
+    no metafile."""
+    if method == 'gmp':
+        return f"{display_name('erm', config_root)}+GMP"
+    family = method_family(method)
+    name = family
+    metafile = osp.join(config_root, family, 'metafile.yml')
+    if osp.isfile(metafile):
+        with open(metafile) as f:
+            match = re.search(r'^Collections:\s*\n\s*-\s*Name:\s*(.+?)\s*$',
+                              f.read(), re.M)
+        if match:
+            name = match.group(1).strip('\'"')
+    return name if family == method else f'{name}+GMP'
+
+
+#: every method of the shipped configs, in display order
+METHODS = discover_methods()
+#: display name of each method in the tables
+METHOD_NAMES = {m: display_name(m) for m in METHODS}
 
 
 def gmp_variant(method: str) -> str:

@@ -14,10 +14,6 @@ with the config's ``AccMetric``: fused and per-modality accuracy), and one
 more training step gives a gradient to every trainable parameter (what DDP
 requires).
 """
-import glob
-import importlib.util
-import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -27,30 +23,14 @@ from mmengine.config import Config
 from torch.utils.data import Dataset
 
 from mbcd_mmaction.apis.runner import build_runner
+from mbcd_mmaction.experiments import grid
 from tests.models import tiny
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODALITIES = ('rgb', 'flow')
 DOMAINS = ['D2', 'D3']
 
 
-def _grid():
-    spec = importlib.util.spec_from_file_location(
-        'grid_of_test_every_method',
-        osp.join(ROOT, 'mbcd_mmaction', 'experiments', 'grid.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _method_configs():
-    """The shipped EPIC config of each method prefix."""
-    return {osp.basename(path)[:-len('_epic.py')]: path for path in
-            sorted(glob.glob(osp.join(ROOT, 'configs', '*', '*_epic.py')))}
-
-
-METHOD_CONFIGS = _method_configs()
+METHOD_CONFIGS = grid.method_configs('epic')
 
 
 @DATASETS.register_module(force=True)
@@ -127,7 +107,6 @@ def _train(path, work_dir, max_epochs, resume_from=None):
 
 
 def test_every_grid_method_and_its_gmp_variant_has_configs():
-    grid = _grid()
     for method in grid.METHODS:
         assert method in METHOD_CONFIGS, method
     for method in grid.PAPER_ROWS:  # every table method also with GMP
@@ -137,7 +116,13 @@ def test_every_grid_method_and_its_gmp_variant_has_configs():
 @pytest.mark.slow
 @pytest.mark.parametrize('method', sorted(METHOD_CONFIGS))
 def test_init_update_save_resume_predict(method, tmp_path):
-    path = METHOD_CONFIGS[method]
+    check_init_update_save_resume_predict(METHOD_CONFIGS[method], tmp_path)
+
+
+def check_init_update_save_resume_predict(path, tmp_path):
+    """What the generic test asserts of the method configured in ``path``
+    (also run on a method added outside the repository by
+    ``tests/experiments/test_method_discovery.py``)."""
     full = _train(path, tmp_path / 'full', 2)
     _train(path, tmp_path / 'first', 1)
     resumed = _train(path, tmp_path / 'resumed', 2,
