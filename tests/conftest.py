@@ -1,3 +1,5 @@
+import itertools
+import logging
 import os
 
 import pytest
@@ -37,3 +39,20 @@ def pytest_collection_modifyitems(session, config, items):
     file's module fixtures are then built once)."""
     if os.environ.get('PYTEST_XDIST_WORKER'):
         items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+
+
+_LOGGER_NAMES = (f'pytest-{i}' for i in itertools.count())
+
+
+@pytest.fixture(autouse=True)
+def no_closed_log_file_left_current():
+    """A finished Runner leaves its logger the current MMLogger with its
+    log file closed; mmengine's ``init_weights`` then writes to the closed
+    file in whichever test comes next. A fresh logger becomes current."""
+    yield
+    from mmengine.logging import MMLogger
+    if MMLogger._instance_dict:
+        logger = MMLogger.get_current_instance()
+        if any(isinstance(h, logging.FileHandler) and h.stream is None
+               for h in logger.handlers):
+            MMLogger.get_instance(next(_LOGGER_NAMES))

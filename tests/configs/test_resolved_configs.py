@@ -52,6 +52,7 @@ def resolved_digests() -> dict:
     """``{run or file key: sha256 of its resolved config}``."""
     parsed = {}
     real_fromfile = Config.fromfile
+    declared = vars(Config)['fromfile']  # the staticmethod, restored as is
 
     def fromfile_once(path, *args, **kwargs):
         # Parsing dominates; every run of one config starts from one parse.
@@ -78,7 +79,7 @@ def resolved_digests() -> dict:
                 digests[f'file:{rel}'] = resolve(rel, ())
         return digests
     finally:
-        Config.fromfile = real_fromfile
+        Config.fromfile = declared
 
 
 @pytest.mark.slow

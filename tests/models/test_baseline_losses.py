@@ -22,14 +22,14 @@ SCALE = 0.1 / 0.07  # SupCon's hidden T / T_b
 def test_rna_zero_when_mean_norms_are_equal():
     feats = dict(rgb=torch.tensor([[3., 4.], [0., 5.]]),
                  audio=torch.tensor([[5., 0.], [0., 5.]]))
-    assert RelativeNormLoss()(feats).item() == 0.0
+    assert RelativeNormLoss(loss_weight=1.0)(feats).item() == 0.0
 
 
 def test_rna_orientation_is_rgb_over_audio():
     feats = dict(audio=torch.tensor([[1., 0.], [0., -1.]]),
                  rgb=torch.tensor([[2., 0.], [0., 2.]]))
     # (2/1 - 1)^2 = 1; the reversed ratio would give (1/2 - 1)^2 = 0.25
-    assert RelativeNormLoss()(feats).item() == pytest.approx(1.0)
+    assert RelativeNormLoss(loss_weight=1.0)(feats).item() == pytest.approx(1.0)
     assert RelativeNormLoss(loss_weight=0.5)(feats).item() == \
         pytest.approx(0.5)
 
@@ -41,14 +41,14 @@ def test_rna_three_modalities_mean_of_fixed_pairs():
                  flow=torch.tensor([[1., 0.], [-1., 0.]]))
     assert modality_pairs(feats) == [('rgb', 'flow'), ('rgb', 'audio'),
                                      ('flow', 'audio')]
-    assert RelativeNormLoss()(feats).item() == pytest.approx(2 / 3)
+    assert RelativeNormLoss(loss_weight=1.0)(feats).item() == pytest.approx(2 / 3)
 
 
 def test_rna_gradient_equals_hand_derivative():
     torch.manual_seed(0)
     v = torch.randn(3, 4, requires_grad=True)
     a = torch.randn(3, 5, requires_grad=True)
-    RelativeNormLoss()(dict(rgb=v, audio=a)).backward()
+    RelativeNormLoss(loss_weight=1.0)(dict(rgb=v, audio=a)).backward()
     with torch.no_grad():
         n_v, n_a = v.norm(dim=1).mean(), a.norm(dim=1).mean()
         r = n_v / n_a
@@ -61,9 +61,9 @@ def test_rna_gradient_equals_hand_derivative():
 
 def test_rna_needs_two_known_modalities():
     with pytest.raises(ValueError, match='at least two'):
-        RelativeNormLoss()(dict(rgb=torch.ones(2, 3)))
+        RelativeNormLoss(loss_weight=1.0)(dict(rgb=torch.ones(2, 3)))
     with pytest.raises(ValueError, match="'depth'"):
-        RelativeNormLoss()(dict(rgb=torch.ones(2, 3), depth=torch.ones(2, 3)))
+        RelativeNormLoss(loss_weight=1.0)(dict(rgb=torch.ones(2, 3), depth=torch.ones(2, 3)))
 
 
 # -- SupCon -------------------------------------------------------------------
@@ -84,7 +84,7 @@ def _supcon_by_hand(z, labels, t=0.1, tb=0.07):
 def test_supcon_two_distinct_labels_orthonormal_views():
     e = torch.eye(2)
     z = torch.stack([e, e], dim=1)  # both views of sample i are e_i
-    loss = SupConLoss()(z, torch.tensor([0, 1]))
+    loss = SupConLoss(temperature=0.1, base_temperature=0.07, loss_weight=1.0)(z, torch.tensor([0, 1]))
     # float32 resolves log(e^10 + 2) - 10 to about 1e-6
     assert loss.item() == pytest.approx(SCALE * math.log1p(2 * math.exp(-10)),
                                         abs=2e-6)
@@ -93,7 +93,7 @@ def test_supcon_two_distinct_labels_orthonormal_views():
 
 def test_supcon_all_equal():
     z = F.normalize(torch.ones(2, 2, 3), dim=2)
-    loss = SupConLoss()(z, torch.tensor([1, 1]))
+    loss = SupConLoss(temperature=0.1, base_temperature=0.07, loss_weight=1.0)(z, torch.tensor([1, 1]))
     assert loss.item() == pytest.approx(SCALE * math.log(3), rel=1e-5)
     assert loss.item() == pytest.approx(1.569, abs=1e-3)
 
@@ -103,7 +103,8 @@ def test_supcon_value_and_gradient_equal_the_formula():
     z = F.normalize(torch.randn(5, 3, 8, dtype=torch.float64), dim=2)
     z.requires_grad_()
     labels = torch.tensor([0, 1, 0, 2, 1])
-    loss = MODELS.build(dict(type='SupConLoss', loss_weight=3.0))(z, labels)
+    loss = MODELS.build(dict(type='SupConLoss', temperature=0.1,
+                             base_temperature=0.07, loss_weight=3.0))(z, labels)
     ref = 3.0 * _supcon_by_hand(z, labels)
     assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
     g, = torch.autograd.grad(loss, z)
@@ -113,18 +114,18 @@ def test_supcon_value_and_gradient_equal_the_formula():
 
 def test_supcon_rejects_one_view():
     with pytest.raises(ValueError, match='views>=2'):
-        SupConLoss()(torch.ones(4, 1, 3), torch.arange(4))
+        SupConLoss(temperature=0.1, base_temperature=0.07, loss_weight=1.0)(torch.ones(4, 1, 3), torch.arange(4))
 
 
 # -- SimMMDG distance and translation distance ----------------------------------
 def test_distance_loss_of_split_halves():
     e = torch.tensor([[1., 1., 0., 0.]]).repeat(3, 1)
-    loss = SharedSpecificDistanceLoss()(dict(rgb=e, audio=e.clone()))
+    loss = SharedSpecificDistanceLoss(loss_weight=1.0)(dict(rgb=e, audio=e.clone()))
     assert loss.item() == pytest.approx(-1.0)
     weighted = SharedSpecificDistanceLoss(loss_weight=0.7)(dict(rgb=e))
     assert weighted.item() == pytest.approx(-0.7)
     with pytest.raises(ValueError, match='odd'):
-        SharedSpecificDistanceLoss()(dict(rgb=torch.ones(2, 3)))
+        SharedSpecificDistanceLoss(loss_weight=1.0)(dict(rgb=torch.ones(2, 3)))
 
 
 def test_unit_distance_parallel_orthogonal_antipodal_and_scale():
@@ -141,7 +142,7 @@ def test_entropy_weights_uniform_for_identical_heads():
     z = torch.randn(4, 5)
     labels = torch.tensor([0, 1, 2, 3])
     logits = dict(rgb=z, audio=z.clone(), fused=z.clone())
-    loss = EntropyWeightedCELoss()
+    loss = EntropyWeightedCELoss(temperature=1.0)
     torch.testing.assert_close(loss.weights(logits), torch.full((4, 3), 1 / 3))
     terms = loss(logits, labels)
     assert list(terms) == ['rgb', 'audio', 'fused']
@@ -225,7 +226,7 @@ def test_uni_ce_audio_weight_half():
     # CE = log(1 + (e - 1)) = 1 for label 0
     logits = torch.tensor([[0., math.log(math.e - 1)]])
     labels = torch.tensor([0])
-    terms = ModalityWeightedCELoss(loss_weight=2.0)(
+    terms = ModalityWeightedCELoss(loss_weight=2.0, modality_weights=dict(audio=0.5))(
         dict(rgb=logits, audio=logits.clone()), labels)
     assert terms['rgb'].item() == pytest.approx(2.0)
     assert sum(terms.values()).item() == pytest.approx(3.0)
@@ -257,7 +258,7 @@ def test_mix_feature_lambdas_and_formula():
 def test_mixup_distillation_zero_antipodal_and_audio_half():
     torch.manual_seed(0)
     x = F.normalize(torch.randn(4, 3), dim=1)
-    loss = MixupDistillationLoss()
+    loss = MixupDistillationLoss(alpha=0.1, modality_weights=dict(audio=0.5), loss_weight=1.0)
     # teacher projections equal the student's and each other: mix = x
     assert loss(dict(rgb=x, audio=x), dict(rgb=x, audio=x)).item() == \
         pytest.approx(0.0, abs=1e-6)
@@ -265,7 +266,7 @@ def test_mixup_distillation_zero_antipodal_and_audio_half():
     student = dict(rgb=x.clone().requires_grad_(),
                    audio=x.clone().requires_grad_())
     teacher = dict(rgb=(-x).requires_grad_(), audio=(-x).requires_grad_())
-    value = MixupDistillationLoss(loss_weight=3.0)(student, teacher)
+    value = MixupDistillationLoss(alpha=0.1, modality_weights=dict(audio=0.5), loss_weight=3.0)(student, teacher)
     assert value.item() == pytest.approx(3.0 * (2 + 0.5 * 2), rel=1e-5)
     value.backward()
     assert teacher['rgb'].grad is None and teacher['audio'].grad is None
@@ -277,7 +278,7 @@ def test_mixup_distillation_three_modalities_two_targets_each():
     student = dict(rgb=x, flow=x, audio=x)
     teacher = dict(rgb=-x, flow=-x, audio=-x)
     # (rgb,flow), (rgb,audio), (flow,audio): rgb 2+2, flow 2+2, audio .5*(2+2)
-    assert MixupDistillationLoss()(student, teacher).item() == \
+    assert MixupDistillationLoss(alpha=0.1, modality_weights=dict(audio=0.5), loss_weight=1.0)(student, teacher).item() == \
         pytest.approx(10.0, rel=1e-5)
     with pytest.raises(ValueError, match='student modalities'):
-        MixupDistillationLoss()(dict(rgb=x, flow=x), dict(rgb=x, audio=x))
+        MixupDistillationLoss(alpha=0.1, modality_weights=dict(audio=0.5), loss_weight=1.0)(dict(rgb=x, flow=x), dict(rgb=x, audio=x))

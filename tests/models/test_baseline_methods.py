@@ -15,7 +15,7 @@ SMALL = dict(projection=dict(type='ProjectionHead', hidden_channels=16,
 EXTRA = dict(
     RNA={},
     SimMMDG=dict(SMALL, translation=dict(type='CrossModalTranslation',
-                                         hidden_channels=16,
+                                         hidden_channels=16, mask_ratio=0.0,
                                          loss_weight=0.1)),
     MOOSA=dict(SMALL, translation=dict(type='CrossModalTranslation',
                                        hidden_channels=16, mask_ratio=0.3,
@@ -106,7 +106,7 @@ def test_rna_loss_on_dropped_out_features_and_its_gradient():
     with torch.no_grad():
         pooled = model.pooled_features(model.extract_trunk(data['inputs']))
     assert losses['loss_rna'].item() == pytest.approx(
-        RelativeNormLoss()(pooled).item(), rel=1e-5)
+        RelativeNormLoss(loss_weight=1.0)(pooled).item(), rel=1e-5)
     g = _grads(losses['loss_rna'], model)
     assert _reached(g, 'encoders.rgb') and _reached(g, 'encoders.audio')
     assert _untouched(g, 'fused_head') and _untouched(g, 'cls_heads')

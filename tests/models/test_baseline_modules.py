@@ -37,7 +37,7 @@ DIMS = dict(rgb=6, flow=4, audio=2)
 def test_translation_loss_by_hand_and_target_gets_gradient():
     torch.manual_seed(0)
     trans = CrossModalTranslation(dict(rgb=6, audio=2), hidden_channels=8,
-                                  loss_weight=0.1).eval()  # no dropout
+                                  mask_ratio=0.0, loss_weight=0.1).eval()  # no dropout
     assert sorted(trans.translators) == ['audio_to_rgb', 'rgb_to_audio']
     feats = dict(rgb=torch.randn(3, 6, requires_grad=True),
                  audio=torch.randn(3, 2, requires_grad=True))
@@ -57,9 +57,10 @@ def test_translation_loss_by_hand_and_target_gets_gradient():
 
 def test_zero_mask_ratio_is_simmmdg_and_draws_nothing():
     torch.manual_seed(0)
-    simmmdg = CrossModalTranslation(DIMS, hidden_channels=8).eval()
-    moosa = CrossModalTranslation(DIMS, hidden_channels=8,
-                                  mask_ratio=0.0).eval()
+    simmmdg = CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=0.0,
+                                    loss_weight=1.0).eval()
+    moosa = CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=0.0,
+                                  loss_weight=1.0).eval()
     moosa.load_state_dict(simmmdg.state_dict())
     feats = {m: torch.randn(4, d) for m, d in DIMS.items()}
     state = torch.get_rng_state()
@@ -71,7 +72,8 @@ def test_zero_mask_ratio_is_simmmdg_and_draws_nothing():
 def test_mask_is_elementwise_unscaled_and_shared_by_a_source():
     torch.manual_seed(0)
     trans = CrossModalTranslation(dict(rgb=400, flow=4, audio=2),
-                                  hidden_channels=8, mask_ratio=0.7).eval()
+                                  hidden_channels=8, mask_ratio=0.7,
+                                  loss_weight=1.0).eval()
     seen = {}
     for key, mlp in trans.translators.items():
         mlp.register_forward_hook(
@@ -87,11 +89,13 @@ def test_mask_is_elementwise_unscaled_and_shared_by_a_source():
 
 
 def test_translation_checks_modalities_and_ratio():
-    trans = CrossModalTranslation(DIMS, hidden_channels=8)
+    trans = CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=0.0,
+                                  loss_weight=1.0)
     with pytest.raises(ValueError, match='built for'):
         trans(dict(rgb=torch.ones(2, 6), flow=torch.ones(2, 4)))
     with pytest.raises(ValueError, match='mask_ratio'):
-        CrossModalTranslation(DIMS, mask_ratio=1.0)
+        CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=1.0,
+                              loss_weight=1.0)
 
 
 # -- jigsaw -------------------------------------------------------------------------

@@ -268,6 +268,7 @@ def _check_one_backward(seed):
     torch.manual_seed(seed)
     cfg = tiny.gmp_cfg(('flow', 'audio'), proj_dropout=0.0)
     cfg['uni_head'] = cfg['fused_head'] = dict(type='MLPClsHead',
+                                                hidden_channels=512,
                                                 dropout_ratio=0.0)
     model = _build(cfg)
     ref = copy.deepcopy(model)
@@ -412,7 +413,7 @@ def test_mbcd_gmp_lookahead_uses_the_unmodulated_unimodal_gradient():
     exactly as without GMP (same fused loss value)."""
     mods = ('flow', 'audio')
     torch.manual_seed(0)
-    head = dict(type='MLPClsHead', dropout_ratio=0.0)
+    head = dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.0)
     kwargs = dict(uni_head=head, fused_head=head, distillation=None,
                   fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
                   gradient_consistency=dict(type='GradientConsistencyLoss',
@@ -435,7 +436,7 @@ def test_gmp_switched_off_reproduces_the_plain_mbcd_gradient():
     plumbing and the surrogate lose nothing."""
     mods = ('flow', 'audio')
     torch.manual_seed(0)
-    head = dict(type='MLPClsHead', dropout_ratio=0.0)
+    head = dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.0)
     kwargs = dict(uni_head=head, fused_head=head,
                   fusion=dict(type='AdaptiveDropoutFusion', mode='off'),
                   gradient_consistency=dict(type='GradientConsistencyLoss',

@@ -163,11 +163,12 @@ def test_method_matches_its_pins(name, pins):
             # adaptive dropout
             assert k.endswith('_drop_prob') and v == 0.0, k
             continue
-        # A cosine of two gradients is a difference of large sums: an
-        # absolute tolerance (their float32 rounding depends on the
-        # number of compute threads).
+        # float32 sums round differently with the number of compute
+        # threads and the CPU's vector width: 1e-4 relative (a change of a
+        # method moves these by far more). A cosine of two gradients is a
+        # difference of large sums: an absolute tolerance.
         assert got['losses'][k] == pytest.approx(
-            v, rel=1e-5, abs=1e-5 if k.endswith('_gmp_cos') else 1e-7), k
+            v, rel=1e-4, abs=1e-4 if k.endswith('_gmp_cos') else 1e-7), k
     assert set(got['losses']) <= set(ref['losses'])
     assert got['grads'].keys() == ref['grads'].keys()
     # A gradient that is zero in exact arithmetic (a bias before a
@@ -181,12 +182,12 @@ def test_method_matches_its_pins(name, pins):
         if r is not None:
             # tolerance relative to the gradient's size (float32 sums)
             scale = max(float(r[1]), floor)
-            torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-5 * scale,
+            torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5 * scale,
                                        msg=n)
     assert got['logits'].keys() == ref['logits'].keys()
     for k, v in ref['logits'].items():
-        torch.testing.assert_close(got['logits'][k], v, rtol=1e-5,
-                                   atol=1e-6)
+        torch.testing.assert_close(got['logits'][k], v, rtol=1e-4,
+                                   atol=1e-5)
 
 
 def test_pins_exercise_the_gradient_paths(pins):

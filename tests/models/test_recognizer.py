@@ -137,7 +137,7 @@ def test_gradient_consistency_gradient_on_the_recognizer():
     """Full model: grad = grad CE_k(theta) + grad CE_fused(theta')."""
     torch.manual_seed(0)
     alpha = 0.5
-    head = dict(type='MLPClsHead', dropout_ratio=0)
+    head = dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0)
     cfg = tiny.mbcd_cfg(
         ('flow', 'audio'), uni_head=head, fused_head=head, distillation=None,
         fusion=dict(type='AdaptiveDropoutFusion', mode='off'),

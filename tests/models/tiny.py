@@ -1,12 +1,15 @@
-"""Tiny but real mmaction encoders for fast CPU tests."""
+"""Tiny but real mmaction encoders for fast CPU tests, in the shipped
+methods' model configs (the configs hold every hyperparameter)."""
 import copy
+import functools
+import os.path as osp
 
 NUM_CLASSES = 4
 
 
 def slowfast_encoder(base=8):
     return dict(
-        type='SlowFastEncoder',
+        type='SlowFastEncoder', trainable_stages=1,
         backbone=dict(
             type='ResNet3dSlowFast', pretrained=None, resample_rate=4,
             speed_ratio=4, channel_ratio=4,
@@ -22,7 +25,7 @@ def slowfast_encoder(base=8):
 
 def slowonly_encoder(base=8):
     return dict(
-        type='ResNetEncoder',
+        type='ResNetEncoder', trainable_stages=1,
         backbone=dict(
             type='ResNet3dSlowOnly', depth=18, pretrained=None,
             in_channels=2, base_channels=base, lateral=False,
@@ -31,7 +34,7 @@ def slowonly_encoder(base=8):
 
 
 def audio_encoder():
-    return dict(type='ResNetEncoder',
+    return dict(type='ResNetEncoder', trainable_stages=1,
                 backbone=dict(type='ResNet', depth=18, pretrained=None,
                               in_channels=1))
 
@@ -41,24 +44,45 @@ ENCODERS = dict(rgb=slowfast_encoder, flow=slowonly_encoder,
 SHAPES = dict(rgb=(3, 8, 32, 32), flow=(2, 4, 32, 32), audio=(1, 32, 32))
 
 
+#: recognizer type -> its model config in configs/_base_/models/
+SHIPPED_MODELS = dict(ERM='erm', EMA='ema', MBCD='mbcd', RNA='rna',
+                      SimMMDG='simmmdg', MOOSA='moosa', CMRF='cmrf')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped_model(recognizer):
+    from mmengine.config import Config
+    path = osp.join(ROOT, 'configs', '_base_', 'models',
+                    f'{SHIPPED_MODELS[recognizer]}.py')
+    model = Config.fromfile(path).model.to_dict()
+    for key in ('encoders', 'modalities', 'num_classes'):
+        model.pop(key, None)
+    return model
+
+
+def shipped_model(recognizer='ERM'):
+    """The model config the shipped configs give ``recognizer``, without
+    its encoders, modalities and class count."""
+    return copy.deepcopy(_shipped_model(recognizer))
+
+
 def recognizer_cfg(modalities=('rgb', 'flow', 'audio'), **kwargs):
-    """An ERM recognizer (``type`` and any argument can be overridden)."""
-    cfg = dict(type='ERM',
-               encoders={m: ENCODERS[m]() for m in ENCODERS},
+    """A recognizer with the tiny encoders: the shipped model config of
+    ``kwargs['type']`` (ERM's for ERM and for a test's own subclass), any
+    argument overridden."""
+    recognizer = kwargs.get('type', 'ERM')
+    cfg = shipped_model(recognizer if recognizer in SHIPPED_MODELS else 'ERM')
+    cfg.update(encoders={m: ENCODERS[m]() for m in ENCODERS},
                modalities=modalities, num_classes=NUM_CLASSES)
     cfg.update(copy.deepcopy(kwargs))
     return cfg
 
 
 def mbcd_cfg(modalities=('rgb', 'flow', 'audio'), **overrides):
-    kwargs = dict(
-        type='MBCD',
-        fusion=dict(type='AdaptiveDropoutFusion', mode='adaptive'),
-        gradient_consistency=dict(type='GradientConsistencyLoss', alpha=1e-4),
-        teacher=dict(type='ExponentialMovingAverage', momentum=0.001),
-        distillation=dict(type='CollaborativeDistillationLoss'))
-    kwargs.update(overrides)
-    return recognizer_cfg(modalities, **kwargs)
+    """The shipped MBCD (adaptive dropout, look-ahead alpha 1e-4, EMA
+    teacher, distillation) with the tiny encoders."""
+    return recognizer_cfg(modalities, **dict(overrides, type='MBCD'))
 
 
 def batch(n=4, modalities=('rgb', 'flow', 'audio'), seed=0):

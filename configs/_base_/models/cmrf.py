@@ -20,7 +20,6 @@ model = dict(
     distillation=dict(type='MixupDistillationLoss', alpha=0.1,
                       modality_weights=dict(audio=0.5), loss_weight=3.0),
     teacher=dict(type='SimpleMovingAverage', start_step=400),
-    evaluate_with='student',
-    uni_cls_to_strategy=False)
+    evaluate_with='student')
 # The teacher moves after every optimiser step.
 custom_hooks = [dict(type='EMATeacherHook')]

@@ -15,5 +15,4 @@ model = dict(
                 loss_weight=1.0),
     entropy_weighting=dict(type='EntropyWeightedCELoss', temperature=1.0),
     entropy_minimisation=dict(type='EntropyMinimisationLoss',
-                              loss_weight=0.001),
-    uni_cls_to_strategy=False)
+                              loss_weight=0.001))

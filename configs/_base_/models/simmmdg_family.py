@@ -17,4 +17,5 @@ model = dict(
     uni_head=dict(_delete_=True, type='LinearClsHead'),
     feature_norm=False,
     feature_dropout=dict(_delete_=True, rgb=0.5, flow=0.5),
-    uni_loss_weight=None)
+    uni_loss_weight=None,
+    uni_cls_to_strategy=False)

@@ -33,7 +33,7 @@ class FrozenTrunkEncoder(BaseModule):
     Args:
         backbone (dict): Config of the mmaction backbone.
         trainable_stages (int): How many of the last residual stages train.
-            The paper trains one (layer4). Defaults to 1.
+            The paper trains one (layer4).
         pretrained (str, optional): Checkpoint path or URL loaded into the
             backbone by :meth:`init_weights`, strictly: every backbone key
             must be in the file with its shape and every file key (under
@@ -51,7 +51,7 @@ class FrozenTrunkEncoder(BaseModule):
 
     def __init__(self,
                  backbone: dict,
-                 trainable_stages: int = 1,
+                 trainable_stages: int,
                  pretrained: Optional[str] = None,
                  pretrained_prefix: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:

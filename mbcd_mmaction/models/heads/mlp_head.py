@@ -13,12 +13,12 @@ class MLPClsHead(BaseModule):
     Args:
         in_channels (int): Feature size.
         num_classes (int): Number of classes.
-        hidden_channels (int): Hidden width. Defaults to 512.
-        dropout_ratio (float): Dropout before the last layer. Defaults to 0.5.
+        hidden_channels (int): Hidden width (512 in the configs).
+        dropout_ratio (float): Dropout before the last layer (0.5).
     """
 
     def __init__(self, in_channels: int, num_classes: int,
-                 hidden_channels: int = 512, dropout_ratio: float = 0.5,
+                 hidden_channels: int, dropout_ratio: float,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.layers = nn.Sequential(

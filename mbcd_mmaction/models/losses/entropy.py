@@ -36,12 +36,12 @@ class EntropyWeightedCELoss(nn.Module):
     differs only for probabilities below ~1e-7.
 
     Args:
-        temperature (float): ``tau`` (``entropy_weight_temp``). Defaults
-            to 1.0.
+        temperature (float): ``tau`` (``entropy_weight_temp``, 1.0 in
+            MOOSA).
         loss_weight (float): Defaults to 1.0.
     """
 
-    def __init__(self, temperature: float = 1.0,
+    def __init__(self, temperature: float,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if temperature <= 0:
@@ -81,12 +81,12 @@ class EntropyMinimisationLoss(nn.Module):
     the ``1e-5`` inside the log is the authors'.
 
     Args:
-        loss_weight (float): ``entropy_min_weight``. Defaults to 1.0 (MOOSA
+        loss_weight (float): ``entropy_min_weight`` (MOOSA
             uses 0.001).
         eps (float): Added inside the log. Defaults to 1e-5.
     """
 
-    def __init__(self, loss_weight: float = 1.0, eps: float = 1e-5) -> None:
+    def __init__(self, loss_weight: float, eps: float = 1e-5) -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self.eps = eps

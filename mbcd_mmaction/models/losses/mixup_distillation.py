@@ -1,6 +1,6 @@
 """CMRF's distillation toward the teacher's cross-modal mixup (Fan et al.,
 NeurIPS 2024)."""
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Mapping, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -71,23 +71,20 @@ class MixupDistillationLoss(nn.Module):
     is hard-coded in the authors' script.
 
     Args:
-        alpha (float): Beta concentration of the mixup. Defaults to 0.1
-            (``--mix_alpha``).
-        modality_weights (dict, optional): ``c_k``; missing ones are 1.
-            Defaults to ``{'audio': 0.5}``.
-        loss_weight (float): Defaults to 1.0 (CMRF uses 3.0,
-            ``--distill_coef``).
+        alpha (float): Beta concentration of the mixup (``--mix_alpha``,
+            0.1 in CMRF).
+        modality_weights (dict): ``c_k``; missing ones are 1 (CMRF:
+            ``{'audio': 0.5}``).
+        loss_weight (float): CMRF uses 3.0 (``--distill_coef``).
         order (Sequence[str]): Pair orientation.
     """
 
-    def __init__(self, alpha: float = 0.1,
-                 modality_weights: Optional[Mapping[str, float]] = None,
-                 loss_weight: float = 1.0,
+    def __init__(self, alpha: float, modality_weights: Mapping[str, float],
+                 loss_weight: float,
                  order: Sequence[str] = MODALITY_ORDER) -> None:
         super().__init__()
         self.alpha = alpha
-        self.modality_weights = dict(
-            {'audio': 0.5} if modality_weights is None else modality_weights)
+        self.modality_weights = dict(modality_weights)
         self.loss_weight = loss_weight
         self.order = tuple(order)
 

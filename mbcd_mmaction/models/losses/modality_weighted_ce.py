@@ -16,18 +16,16 @@ class ModalityWeightedCELoss(nn.Module):
     paper's "distinct weights for each modality").
 
     Args:
-        loss_weight (float): Defaults to 1.0 (CMRF uses 2.0).
-        modality_weights (dict, optional): ``c_k`` by modality; missing ones
-            are 1. Defaults to ``{'audio': 0.5}``.
+        loss_weight (float): CMRF uses 2.0.
+        modality_weights (dict): ``c_k`` by modality; missing ones are 1
+            (CMRF: ``{'audio': 0.5}``).
     """
 
-    def __init__(self, loss_weight: float = 1.0,
-                 modality_weights: Optional[Mapping[str, float]] = None
-                 ) -> None:
+    def __init__(self, loss_weight: float,
+                 modality_weights: Mapping[str, float]) -> None:
         super().__init__()
         self.loss_weight = loss_weight
-        self.modality_weights = dict(
-            {'audio': 0.5} if modality_weights is None else modality_weights)
+        self.modality_weights = dict(modality_weights)
 
     def forward(self, logits: Mapping[str, torch.Tensor],
                 labels: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -21,12 +21,12 @@ class RelativeNormLoss(nn.Module):
     three pairs.
 
     Args:
-        loss_weight (float): ``alpha_RNA``. Defaults to 1.0.
+        loss_weight (float): ``alpha_RNA`` (1.0 for RNA-Net).
         order (Sequence[str]): Orientation of the pairs. Defaults to
             ``('rgb', 'flow', 'audio')``.
     """
 
-    def __init__(self, loss_weight: float = 1.0,
+    def __init__(self, loss_weight: float,
                  order: Sequence[str] = MODALITY_ORDER) -> None:
         super().__init__()
         self.loss_weight = loss_weight

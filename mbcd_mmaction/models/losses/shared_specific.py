@@ -32,11 +32,11 @@ class SharedSpecificDistanceLoss(nn.Module):
     unbounded below, as in the original (its weight is small: 0.7).
 
     Args:
-        loss_weight (float): Defaults to 1.0 (the methods use 0.7,
-            ``explore_loss_coeff``).
+        loss_weight (float): The methods use 0.7
+            (``explore_loss_coeff``).
     """
 
-    def __init__(self, loss_weight: float = 1.0) -> None:
+    def __init__(self, loss_weight: float) -> None:
         super().__init__()
         self.loss_weight = loss_weight
 

@@ -21,14 +21,13 @@ class SupConLoss(nn.Module):
     hidden factor 0.1 / 0.07 (BASELINES.md section 2), kept here.
 
     Args:
-        temperature (float): ``T``. Defaults to 0.1 (``--temp``).
-        base_temperature (float): ``T_b``. Defaults to 0.07.
-        loss_weight (float): Defaults to 1.0 (the methods use 3.0).
+        temperature (float): ``T`` (the authors' ``--temp``, 0.1).
+        base_temperature (float): ``T_b`` (0.07 in the authors' code).
+        loss_weight (float): The methods use 3.0.
     """
 
-    def __init__(self, temperature: float = 0.1,
-                 base_temperature: float = 0.07,
-                 loss_weight: float = 1.0) -> None:
+    def __init__(self, temperature: float, base_temperature: float,
+                 loss_weight: float) -> None:
         super().__init__()
         if temperature <= 0 or base_temperature <= 0:
             raise ValueError('SupConLoss: temperatures must be > 0, got '

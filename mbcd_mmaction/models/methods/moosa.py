@@ -42,18 +42,8 @@ class MOOSA(SimMMDG):
 
     trains_uni_heads = True
 
-    def __init__(self,
-                 translation: dict = dict(type='CrossModalTranslation',
-                                          hidden_channels=2048,
-                                          mask_ratio=0.3, loss_weight=0.1),
-                 jigsaw: dict = dict(type='MultimodalJigsaw', num_splits=None,
-                                     num_permutations=128,
-                                     hidden_channels=512, seed=0,
-                                     loss_weight=1.0),
-                 entropy_weighting: dict = dict(type='EntropyWeightedCELoss',
-                                                temperature=1.0),
-                 entropy_minimisation: dict = dict(
-                     type='EntropyMinimisationLoss', loss_weight=0.001),
+    def __init__(self, translation: dict, jigsaw: dict,
+                 entropy_weighting: dict, entropy_minimisation: dict,
                  **kwargs) -> None:
         super().__init__(translation=translation, **kwargs)
         jigsaw = dict(jigsaw)

@@ -19,14 +19,11 @@ class RNA(SimMMDGFamily):
     (MMDG-Bench's; there is no official code, BASELINES.md section 1).
 
     Args:
-        relative_norm (dict): Loss cfg. Defaults to
-            :class:`RelativeNormLoss` with ``alpha = 1.0``.
+        relative_norm (dict): Loss cfg (:class:`RelativeNormLoss`).
         **kwargs: :class:`SimMMDGFamily`'s arguments.
     """
 
-    def __init__(self, relative_norm: dict = dict(type='RelativeNormLoss',
-                                                  loss_weight=1.0),
-                 **kwargs) -> None:
+    def __init__(self, relative_norm: dict, **kwargs) -> None:
         super().__init__(**kwargs)
         self.relative_norm = MODELS.build(relative_norm)
 

@@ -36,19 +36,8 @@ class SimMMDG(SimMMDGFamily):
         **kwargs: :class:`SimMMDGFamily`'s arguments.
     """
 
-    def __init__(self,
-                 projection: dict = dict(type='ProjectionHead',
-                                         hidden_channels=2048,
-                                         out_channels=128),
-                 translation: dict = dict(type='CrossModalTranslation',
-                                          hidden_channels=2048,
-                                          mask_ratio=0.0, loss_weight=0.1),
-                 contrastive: dict = dict(type='SupConLoss', temperature=0.1,
-                                          base_temperature=0.07,
-                                          loss_weight=3.0),
-                 distance: dict = dict(type='SharedSpecificDistanceLoss',
-                                       loss_weight=0.7),
-                 **kwargs) -> None:
+    def __init__(self, projection: dict, translation: dict,
+                 contrastive: dict, distance: dict, **kwargs) -> None:
         super().__init__(**kwargs)
         self.projections = ModuleDict({
             m: MODELS.build({**projection, 'in_channels': d // 2})

@@ -22,11 +22,11 @@ class SimMMDGFamily(ERM):
     running averages.
 
     Args:
-        feature_norm (bool): Defaults to False (no LayerNorm).
-        uni_head (dict): Defaults to ``LinearClsHead``.
-        feature_dropout (dict, optional): Defaults to ``{'rgb': 0.5,
-            'flow': 0.5}``: the authors take the video and flow features
-            after the mmaction head's dropout; audio has none.
+        feature_norm (bool): False in the family (no LayerNorm).
+        uni_head (dict): ``LinearClsHead`` in the family.
+        feature_dropout (dict, optional): ``{'rgb': 0.5, 'flow': 0.5}`` in
+            the family: the authors take the video and flow features after
+            the mmaction head's dropout; audio has none.
         uni_loss_weight (float, optional): The plain uni-modal CE of ERM.
             Defaults to None: none of the four trains its uni-modal heads
             with it (a gradient strategy such as GMP sets it to add its own
@@ -36,7 +36,7 @@ class SimMMDGFamily(ERM):
             gradient strategy (GMP modulates them as its ``g_c``) instead of
             passing them unmodulated next to the strategy's own uni-modal
             CE. Needs ``uni_loss_weight=None`` (the terms carry the
-            method's weights). Defaults to False.
+            method's weights).
         **kwargs: :class:`ERM`'s arguments.
     """
 
@@ -48,12 +48,11 @@ class SimMMDGFamily(ERM):
     trains_uni_heads = False
 
     def __init__(self,
-                 feature_norm: bool = False,
-                 uni_head: dict = dict(type='LinearClsHead'),
-                 feature_dropout: Optional[Mapping[str, float]] = dict(
-                     rgb=0.5, flow=0.5),
+                 feature_norm: bool,
+                 uni_head: dict,
+                 feature_dropout: Optional[Mapping[str, float]],
+                 uni_cls_to_strategy: bool,
                  uni_loss_weight: Optional[float] = None,
-                 uni_cls_to_strategy: bool = False,
                  **kwargs) -> None:
         super().__init__(feature_norm=feature_norm,
                          uni_head=uni_head, feature_dropout=feature_dropout,

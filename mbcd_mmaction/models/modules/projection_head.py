@@ -16,12 +16,12 @@ class ProjectionHead(BaseModule):
 
     Args:
         in_channels (int): Input size.
-        hidden_channels (int): Defaults to 2048.
-        out_channels (int): Defaults to 128.
+        hidden_channels (int): 2048 in the authors' code.
+        out_channels (int): 128 in the authors' code.
     """
 
-    def __init__(self, in_channels: int, hidden_channels: int = 2048,
-                 out_channels: int = 128, init_cfg=None) -> None:
+    def __init__(self, in_channels: int, hidden_channels: int,
+                 out_channels: int, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.layers = nn.Sequential(
             nn.Linear(in_channels, hidden_channels),

@@ -33,18 +33,16 @@ class CrossModalTranslation(BaseModule):
 
     Args:
         feat_dims (Mapping[str, int]): Feature size by modality.
-        hidden_channels (int): ``H`` (``trans_hidden_num``). Defaults to
-            2048.
-        dropout_ratio (float): Defaults to 0.5.
-        mask_ratio (float): Defaults to 0.0 (SimMMDG); MOOSA's default 0.3.
-        loss_weight (float): Defaults to 1.0 (the methods use 0.1,
-            ``alpha_trans``).
+        hidden_channels (int): ``H`` (``trans_hidden_num``, 2048).
+        mask_ratio (float): 0.0 in SimMMDG, 0.3 in MOOSA.
+        loss_weight (float): The methods use 0.1 (``alpha_trans``).
+        dropout_ratio (float): Defaults to 0.5 (the authors' value; no
+            config changes it).
     """
 
-    def __init__(self, feat_dims: Mapping[str, int],
-                 hidden_channels: int = 2048, dropout_ratio: float = 0.5,
-                 mask_ratio: float = 0.0, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
+    def __init__(self, feat_dims: Mapping[str, int], hidden_channels: int,
+                 mask_ratio: float, loss_weight: float,
+                 dropout_ratio: float = 0.5, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(feat_dims) < 2:
             raise ValueError('CrossModalTranslation needs at least two '
