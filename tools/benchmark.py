@@ -1,9 +1,12 @@
 """Cost benchmark: seconds per training iteration of every method (paper
-encoders, no weights) with its split, peak memory and teacher size, and the
-data pipeline's throughput per worker; one JSON object on stdout.
+encoders, no weights) with its split, top-stage passes, peak memory and
+teacher size, and the data pipeline's throughput per worker. Prints a table;
+``--json`` prints every figure as one JSON object instead, ``--output FILE``
+writes that JSON to FILE.
 
-    python tools/benchmark.py            # the full CPU/GPU benchmark
-    python tools/benchmark.py --smoke    # seconds, for CI
+    python tools/benchmark.py                  # the full CPU/GPU benchmark
+    python tools/benchmark.py --smoke          # seconds, for CI
+    python tools/benchmark.py --json > b.json  # every figure, as JSON
 """
 import json
 import logging
@@ -12,13 +15,14 @@ import sys
 from mmengine.logging import MMLogger
 
 from mbcd_mmaction.benchmark import build_parser, run_benchmark
+from mbcd_mmaction.benchmark.report import format_report
 from mbcd_mmaction.benchmark.training import HostMemoryExhausted
 from mbcd_mmaction.engine.runner.atomic import atomic_write_bytes
 
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    # Keep stdout one JSON object: mmengine's build messages go to stderr.
+    # mmengine's build messages would bury the table (they go to stderr).
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     try:
         result = run_benchmark(args)
@@ -26,8 +30,8 @@ def main(argv=None) -> None:
         sys.exit(f'tools/benchmark.py: {e}')
     text = json.dumps(result, indent=1, sort_keys=False)
     if args.output:
-        atomic_write_bytes(args.output, text.encode())
-    sys.stdout.write(text + '\n')
+        atomic_write_bytes(args.output, (text + '\n').encode())
+    sys.stdout.write(text + '\n' if args.json else format_report(result))
     if result['errors']:
         sys.exit(1)
 

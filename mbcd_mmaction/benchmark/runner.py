@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description='Seconds per training iteration of every method (paper '
         'encoders, no weights), its split, memory, teacher size, and data '
-        'pipeline throughput; prints one JSON object.')
+        'pipeline throughput; prints a table (--json: JSON).')
     p.add_argument('--smoke', action='store_true',
                    help='tiny encoders, 2 iterations, tiny data: seconds')
     p.add_argument('--config-root', default='configs')
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar=('W', 'H'),
                    help='generated frame size (default 456 256, '
                    "EPIC's; smoke 64 36)")
+    p.add_argument('--json', action='store_true',
+                   help='print every figure as one JSON object instead of '
+                   'the table')
     p.add_argument('--output', default=None,
                    help='also write the JSON to this file')
     return p

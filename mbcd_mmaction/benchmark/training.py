@@ -16,7 +16,7 @@ import os.path as osp
 import statistics
 import time
 from types import SimpleNamespace
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
 from mmaction.registry import HOOKS, MODELS
@@ -182,6 +182,27 @@ def _time_module(layer: torch.nn.Module, clock: _Clock) -> list:
 def _top_stage_modules(model) -> List[torch.nn.Module]:
     return [layer for enc in model.encoders.values()
             for layer in enc.top_layers().values()]
+
+
+def count_top_stage_passes(model, step: Callable[[], Any]
+                           ) -> Tuple[float, float]:
+    """Forward and backward passes through the trainable top stages during
+    one call of ``step`` (e.g. a training iteration), per top-stage module:
+    ``(forward, backward)``. A pass is one forward call of a module, or one
+    backward through it (``loss.backward()`` or a
+    ``torch.autograd.grad``; a batched one, several gradients at once,
+    counts once); a gradient injected into the parameters directly is
+    none. ERM's iteration is ``(1, 1)``."""
+    clock = _Clock(lambda: None)
+    layers = _top_stage_modules(model)
+    handles = [h for layer in layers for h in _time_module(layer, clock)]
+    try:
+        step()
+    finally:
+        for h in handles:
+            h.remove()
+    return (clock.calls.get('top_fwd', 0) / len(layers),
+            clock.calls.get('top_bwd', 0) / len(layers))
 
 
 class _Memory:

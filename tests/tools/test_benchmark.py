@@ -1,5 +1,6 @@
 """tools/benchmark.py --smoke as CI runs it: a process printing one JSON
-object with every figure the issue asks for (no timing assertions)."""
+object (--json) with every figure, the same JSON in --output, and the table
+the terminal shows for it (no timing assertions)."""
 import json
 import os
 import subprocess
@@ -13,12 +14,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 
 @pytest.mark.slow
-def test_benchmark_smoke_prints_every_figure():
+def test_benchmark_smoke_prints_every_figure(tmp_path):
+    output = tmp_path / 'benchmark.json'
     proc = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--smoke'], cwd=ROOT,
+        [sys.executable, 'tools/benchmark.py', '--smoke', '--json',
+         '--output', str(output)], cwd=ROOT,
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
+    assert json.loads(output.read_text()) == out
     assert out['errors'] == []
     assert {'machine', 'settings', 'methods', 'data'} <= set(out)
     methods = out['methods']
@@ -43,6 +47,7 @@ def test_benchmark_smoke_prints_every_figure():
     # GCC's look-ahead runs the top stages a second time (MBCD), and GMP
     # differentiates the task losses separately.
     assert methods['mbcd']['top_stage_passes_fwd'] == 2
+    assert methods['mbcd']['top_stage_passes_bwd'] == 2
     assert methods['erm']['top_stage_passes_fwd'] == 1
     data = out['data']
     for source in ('epic_frames_jpg', 'epic_clips_decord', 'hac_mp4_decord'):
@@ -52,6 +57,20 @@ def test_benchmark_smoke_prints_every_figure():
     decoders = data['decoder_clips_per_sec']
     assert decoders['decord'] > 0
     assert set(decoders) >= {'decord', 'av', 'torchcodec'}
+
+    # What the terminal shows without --json: one row per method.
+    from mbcd_mmaction.benchmark.report import format_report
+    lines = format_report(out).splitlines()
+    header = next(i for i, line in enumerate(lines)
+                  if line.startswith('method'))
+    assert lines[header].split()[:6] == [
+        'method', 's/iter', 'x', 'ERM', 'passes', 'fwd/bwd']
+    rows = {line.split()[0]: line.split()
+            for line in lines[header + 2:header + 2 + len(methods)]}
+    assert set(rows) == set(methods)
+    assert rows['erm'][2] == '1.00' and rows['erm'][3] == '1/1'
+    assert rows['mbcd'][3] == '2/2'
+    assert any(line.startswith('epic_frames_jpg') for line in lines)
 
 
 def test_stops_with_advice_before_the_host_runs_out_of_memory(monkeypatch):

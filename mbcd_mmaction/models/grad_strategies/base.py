@@ -4,7 +4,7 @@ from typing import Dict, Mapping, Sequence, Tuple
 import torch
 from mmengine.model import BaseModule
 
-from ..recognizers.context import ForwardContext, Grads
+from ..recognizers.context import ForwardContext, Grads, InjectGradients
 
 
 class BaseGradientStrategy(BaseModule):
@@ -50,45 +50,24 @@ class BaseGradientStrategy(BaseModule):
     def encoder_loss(ctx: ForwardContext, G: Mapping[str, Grads],
                      passthrough: Sequence[torch.Tensor]) -> torch.Tensor:
         """A term of value 0 whose gradient is ``G`` on the encoder
-        parameters plus, through ``ctx.pooled``, the gradient that the
-        ``passthrough`` losses send into the leaves (e.g. MBCD's uni-modal
-        distillation), so those reach the encoders unmodulated."""
-        inputs, grads = [], []
-        if passthrough:
-            feature_grads = torch.autograd.grad(
-                sum(passthrough), list(ctx.leaves.values()),
-                retain_graph=True, allow_unused=True)
-            for m, g in zip(ctx.leaves, feature_grads):
-                if g is not None:
-                    inputs.append(ctx.pooled[m])
-                    grads.append(g.detach())
-        for m, modality_grads in G.items():
-            inputs += ctx.encoder_params[m]
-            grads += [g.detach() for g in modality_grads]
-        return _InjectGradients.apply(grads, *inputs)
+        parameters plus the unmodulated gradient of the method's losses
+        that read the leaves: ``ctx.passthrough_grads(m)`` (given before
+        the fusion, computed with the task gradients) and, through
+        ``ctx.pooled``, the gradient that the ``passthrough`` losses send
+        into the leaves (the recognizer passes none when the method gave
+        ``ctx.leaf_passthrough``)."""
+        G = dict(G)
+        for m in ctx.leaves:
+            extra = ctx.passthrough_grads(m)
+            if extra is None:
+                continue
+            if m in G:
+                G[m] = list(G[m])
+                torch._foreach_add_(G[m], extra)
+            else:
+                G[m] = extra
+        return ctx.injection(G, ctx.leaf_feature_grads(list(passthrough)))
 
 
-class _InjectGradients(torch.autograd.Function):
-    """Value 0; the backward hands each input its given gradient (times the
-    gradient of the total loss w.r.t. this term: 1, or a loss scale), so a
-    computed gradient joins the one backward of the summed losses (DDP's
-    hooks see it like any other) without a pass over the parameters in the
-    forward."""
-
-    @staticmethod
-    def forward(ctx, grads, *inputs):
-        ctx.grads = grads
-        # float32 whatever the inputs' dtype: under fp16 autocast the
-        # incoming gradient carries the loss scale (65536 is inf in fp16).
-        return torch.zeros((), dtype=torch.float32, device=inputs[0].device)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        if ctx.grads is None:
-            raise RuntimeError('the modulated encoder gradient was already '
-                               'handed out by an earlier backward')
-        grads, ctx.grads = ctx.grads, None
-        scale = float(grad_output)  # 1, or a loss scale / accumulation
-        if scale != 1.0:
-            grads = torch._foreach_mul(grads, scale)
-        return (None, *grads)
+#: The zero-valued term that carries computed gradients into the backward.
+_InjectGradients = InjectGradients

@@ -1,5 +1,5 @@
 """Collaborative distillation from the EMA teacher (MBCD, Eq. 8)."""
-from typing import Mapping
+from typing import List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -38,10 +38,27 @@ class CollaborativeDistillationLoss(nn.Module):
             F.log_softmax(teacher_logits.detach().float() / t, dim=1),
             log_target=True, reduction='batchmean')
 
+    def uni_terms(self, teacher_logits: torch.Tensor,
+                  uni_logits: Mapping[str, torch.Tensor]
+                  ) -> List[torch.Tensor]:
+        """``KL(p_T || p_k)`` per modality, unweighted, in order."""
+        return [self.kl(teacher_logits, logits)
+                for logits in uni_logits.values()]
+
+    def weighted(self, terms: Sequence[torch.Tensor]) -> torch.Tensor:
+        """``loss_weight * T**2 * sum(terms)``."""
+        return self.loss_weight * self.temperature**2 * sum(terms)
+
     def forward(self, teacher_logits: torch.Tensor,
                 fused_logits: torch.Tensor,
-                uni_logits: Mapping[str, torch.Tensor]) -> torch.Tensor:
+                uni_logits: Mapping[str, torch.Tensor],
+                uni_terms: Optional[Sequence[torch.Tensor]] = None
+                ) -> torch.Tensor:
+        """The weighted sum; ``uni_terms``: :meth:`uni_terms` of these
+        ``uni_logits`` already computed (then ``uni_logits`` is unused)."""
         total = self.kl(teacher_logits, fused_logits)
-        for logits in uni_logits.values():
-            total = total + self.kl(teacher_logits, logits)
+        if uni_terms is None:
+            uni_terms = self.uni_terms(teacher_logits, uni_logits)
+        for term in uni_terms:
+            total = total + term
         return self.loss_weight * self.temperature**2 * total

@@ -56,6 +56,33 @@ class MBCD(EMA):
                                      if gradient_consistency else None)
         self.distillation = MODELS.build(distillation) if distillation \
             else None
+        if self.gradient_consistency is not None and \
+                self.uni_loss_weight is None:
+            raise ValueError(
+                'MBCD: gradient_consistency looks ahead along the uni-modal '
+                'CE gradients; set model.uni_loss_weight (None gives no '
+                'uni-modal CE)')
+
+    @property
+    def computes_uni_cls_grads(self) -> bool:
+        """The look-ahead needs ``grad CE_k``: the uni-modal heads read
+        detached leaves and that same gradient is injected into the final
+        backward (two top-stage backward passes: this one and the
+        look-ahead's)."""
+        return self.gradient_consistency is not None
+
+    def leaf_passthrough(self, ctx: ForwardContext
+                         ) -> Optional[torch.Tensor]:
+        """With the look-ahead, the uni-modal distillation terms (they read
+        the uni-modal predictions at ``theta``; the fused one reads
+        ``theta'``): their encoder gradient is computed with ``grad CE_k``
+        in one backward through the top stages."""
+        if self.gradient_consistency is None or self.distillation is None:
+            return None
+        terms = self.distillation.uni_terms(
+            self.teacher_logits(ctx)['fused'], ctx.uni_logits)
+        ctx.extras['uni_distill_terms'] = terms
+        return self.distillation.weighted(terms)
 
     def fuse(self, ctx: ForwardContext) -> None:
         drop_probs = self.fusion.drop_probabilities(ctx.uni_logits)
@@ -67,7 +94,8 @@ class MBCD(EMA):
                 ctx.uni_cls[m], tops[m], grads=ctx.uni_cls_grads(m))
                 for m in self.modalities}
             # The look-ahead and a gradient strategy (before fuse) are
-            # the only readers of the plain gradients.
+            # the only readers of the plain gradients in the forward (the
+            # recognizer holds what it injects).
             ctx.release_uni_cls_grads()
             pooled = self.pooled_features(ctx.trunk, top_layers=lookahead)
             feats = {m: self.norms[m](f) for m, f in pooled.items()}
@@ -85,7 +113,8 @@ class MBCD(EMA):
         if self.distillation is not None:
             losses['loss_distill'] = self.distillation(
                 self.teacher_logits(ctx)['fused'], ctx.fused_logits,
-                ctx.uni_logits)
+                ctx.uni_logits,
+                uni_terms=ctx.extras.get('uni_distill_terms'))
         # Logged, not summed: mmengine sums only keys containing 'loss'.
         for m, p in ctx.extras['drop_probs'].items():
             losses[f'{m}_drop_prob'] = p.detach()

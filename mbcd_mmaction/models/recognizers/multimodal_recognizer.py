@@ -161,6 +161,12 @@ class MultiModalRecognizer(BaseModel):
             gradient_modulation, default_args=dict(feat_dims=dims)) \
             if gradient_modulation else None
 
+    #: The method computes the uni-modal terms' encoder gradients in the
+    #: forward (e.g. MBCD's look-ahead): the uni-modal heads then read
+    #: detached leaves and those gradients are injected into the backward,
+    #: so the final backward does not run the top stages for them again.
+    computes_uni_cls_grads = False
+
     def build_teacher(self, teacher: Optional[dict],
                       evaluate_with: Optional[str] = None) -> None:
         """Builds the averaged copy of :meth:`trainable_parts` and decides
@@ -313,9 +319,11 @@ class MultiModalRecognizer(BaseModel):
         trunk = self.extract_trunk(inputs)
         pooled = self.pooled_features(trunk)
         leaves, batch_vjps = None, True
-        if self.gradient_modulation is not None:
+        if self.gradient_modulation is not None or \
+                self.computes_uni_cls_grads:
             # The heads read detached leaves, so the uni-modal terms reach
-            # the encoders only through the strategy.
+            # the encoders only through the strategy or the injected
+            # gradient (never a second time through the top stages).
             leaves = {m: f.detach().requires_grad_()
                       for m, f in pooled.items()}
             uni_feats = {m: self.norms[m](f) for m, f in leaves.items()}
@@ -348,6 +356,18 @@ class MultiModalRecognizer(BaseModel):
         return {m: self.loss_cls(ctx.uni_logits[m], ctx.labels)
                 for m in self.modalities}
 
+    def leaf_passthrough(self, ctx: ForwardContext
+                         ) -> Optional[torch.Tensor]:
+        """Step 4b (only with detached leaves): the part of the step-6
+        losses that reads the uni-modal predictions, if the method can give
+        it before the fusion (e.g. MBCD's uni-modal distillation), as one
+        scalar; its encoder gradient is then computed in the same backward
+        through the top stages as the uni-modal terms' gradient. A method
+        that returns it declares that its step-6 losses reach the leaves
+        only through it. Default None: the leaves' gradient of the step-6
+        losses goes through the top stages in the final backward."""
+        return None
+
     def fuse(self, ctx: ForwardContext) -> None:
         """Step 5: ``ctx.fused_feat`` and ``ctx.fused_logits``."""
         ctx.fused_feat = self.fusion(ctx.feats)
@@ -361,8 +381,12 @@ class MultiModalRecognizer(BaseModel):
 
     def loss(self, inputs: Mapping[str, torch.Tensor],
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
-        """The named steps in order; with a gradient strategy, its encoder
-        gradient goes in through a zero-valued surrogate loss."""
+        """The named steps in order. With detached leaves, the encoder
+        gradients computed in the forward go into the one backward through
+        zero-valued terms: a strategy's in ``gmp_loss_encoder``; without
+        one, each ``{m}_loss_cls`` carries its modality's (the uni-modal
+        term's gradient, already computed for the method, e.g. MBCD's
+        look-ahead, plus what the method's losses send through the leaf)."""
         ctx = self.extract_feats(inputs, data_samples)
         self.uni_predict(ctx)
         ctx.uni_cls = self.uni_cls_losses(ctx)
@@ -371,6 +395,18 @@ class MultiModalRecognizer(BaseModel):
         losses = {f'{m}_loss_cls': weight * v
                   for m, v in ctx.uni_cls.items()}
         strategy = self.gradient_modulation
+        plain = None
+        if ctx.leaves is not None:
+            ctx.set_leaf_passthrough(self.leaf_passthrough(ctx))
+            if strategy is None:
+                missing = [m for m in ctx.leaves if m not in ctx.uni_cls]
+                if missing:
+                    raise ValueError(
+                        f'{type(self).__name__} computes the uni-modal '
+                        f'gradients, but gives no uni-modal term for '
+                        f'{missing}; set model.uni_loss_weight')
+                # Held here: the method may release its own references.
+                plain = {m: ctx.uni_cls_grads(m) for m in ctx.leaves}
         if strategy is not None:
             strategy_losses, modulated = strategy.encoder_gradients(
                 ctx, weight)
@@ -378,9 +414,26 @@ class MultiModalRecognizer(BaseModel):
         self.fuse(ctx)
         own = self.method_losses(ctx)
         losses.update({k: v for k, v in own.items() if 'loss' in k})
-        if strategy is not None:
-            losses['gmp_loss_encoder'] = strategy.encoder_loss(
-                ctx, modulated, summed_losses(own))
+        if ctx.leaves is not None:
+            late = summed_losses(own) if ctx.leaf_passthrough is None \
+                else []
+            if strategy is not None:
+                losses['gmp_loss_encoder'] = strategy.encoder_loss(
+                    ctx, modulated, late)
+            else:
+                feature_grads = ctx.leaf_feature_grads(late)
+                for m, grads in plain.items():
+                    extra = ctx.passthrough_grads(m)
+                    if extra is None:
+                        G = torch._foreach_mul(grads, weight)
+                    else:  # in place in the batched buffer
+                        G = list(extra)
+                        torch._foreach_add_(G, grads, alpha=weight)
+                    feature = {m: feature_grads[m]} \
+                        if m in feature_grads else {}
+                    losses[f'{m}_loss_cls'] = losses[f'{m}_loss_cls'] + \
+                        ctx.injection({m: G}, feature)
+                plain = None
         # Logged, not summed: kept last, as mmengine's log shows them.
         losses.update({k: v for k, v in own.items() if 'loss' not in k})
         return losses
