@@ -102,7 +102,7 @@ def test_benchmark_measures_it(toy_root):
         [module_dir, ROOT, os.environ.get('PYTHONPATH', '')]))
     proc = subprocess.run(
         [sys.executable, 'tools/benchmark.py', '--smoke', '--config-root',
-         configs, '--methods', 'erm', 'toy', '--skip-data'], cwd=ROOT,
+         configs, '--methods', 'erm', 'toy', '--skip-data', '--json'], cwd=ROOT,
         env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
