@@ -2,4 +2,4 @@
 # Video + audio, as the paper's GMP ablations.
 _base_ = ['./gmp_epic.py']
 modalities = ('rgb', 'audio')
-model = dict(gradient_modulation=dict(projection='none'))
+model = dict(gradient_modulation=dict(projection_mode='none'))

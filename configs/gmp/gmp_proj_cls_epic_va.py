@@ -3,4 +3,4 @@
 # Video + audio, as the paper's GMP ablations.
 _base_ = ['./gmp_epic.py']
 modalities = ('rgb', 'audio')
-model = dict(gradient_modulation=dict(projection='classification'))
+model = dict(gradient_modulation=dict(projection_mode='classification'))

@@ -130,19 +130,19 @@ def test_modality_combination_reaches_model_data_and_packing(name,
 
 
 _GMP_FULL = dict(use_k=True, use_p=True, shared_coefficient=None,
-                 projection='adaptive')
+                 projection_mode='adaptive')
 
 
 @pytest.mark.parametrize('name,switches', [
-    ('gmp_modulation_only', dict(projection='none')),
+    ('gmp_modulation_only', dict(projection_mode='none')),
     ('gmp_projection_only', dict(use_k=False, use_p=False)),
     ('gmp_shared_coef', dict(shared_coefficient='product')),
     ('gmp_wo_k', dict(use_k=False)),
     ('gmp_wo_p', dict(use_p=False)),
-    ('gmp_proj_cls', dict(projection='classification')),
-    ('gmp_proj_dom', dict(projection='domain')),
-    ('gmp_pcgrad', dict(projection='pcgrad')),
-    ('gmp_reversed', dict(projection='reversed')),
+    ('gmp_proj_cls', dict(projection_mode='classification')),
+    ('gmp_proj_dom', dict(projection_mode='domain')),
+    ('gmp_pcgrad', dict(projection_mode='pcgrad')),
+    ('gmp_reversed', dict(projection_mode='reversed')),
 ])
 def test_gmp_ablation_rows(name, switches):
     """Each GMP Table 4 row differs from full GMP by exactly its switches

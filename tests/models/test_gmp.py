@@ -39,9 +39,11 @@ def _others_mean(values, m):
 
 
 def _gmp(feat_dims=None, **kwargs):
-    kwargs.setdefault('source_domains', ['D2', 'D3'])
+    cfg = tiny.shipped_gmp(source_domains=['D2', 'D3'])
+    cfg.pop('type')
+    cfg.update(kwargs)
     return GradientModulationProjection(
-        feat_dims=feat_dims or dict(a=4, b=4, c=4), **kwargs)
+        feat_dims=feat_dims or dict(a=4, b=4, c=4), **cfg)
 
 
 # -- coefficients -------------------------------------------------------------
@@ -145,8 +147,8 @@ def test_projected_gradient_is_orthogonal_to_the_other():
 def test_no_projection_when_gradients_agree():
     g_c = [torch.tensor([1.0, 2.0])]
     g_d = [torch.tensor([0.5, 0.1])]
-    for projection in GradientModulationProjection.PROJECTIONS:
-        total, logs = _combine(_gmp(projection=projection), g_c, g_d, 2.0,
+    for projection in GradientModulationProjection.PROJECTION_MODES:
+        total, logs = _combine(_gmp(projection_mode=projection), g_c, g_d, 2.0,
                                1.0)
         assert torch.equal(total[0], g_c[0] + g_d[0])
         assert logs['projected'] == 0
@@ -160,7 +162,7 @@ def test_no_projection_when_gradients_agree():
     ('domain', 2.0, 2), ('pcgrad', 2.0, 3), ('none', 2.0, 0)])
 def test_projection_ablations(projection, rho, which):
     g_c, g_d = _conflicting()
-    total, logs = _combine(_gmp(projection=projection), g_c, g_d, rho, 1.5)
+    total, logs = _combine(_gmp(projection_mode=projection), g_c, g_d, rho, 1.5)
     assert logs['projected'] == which
     c = _project_out(g_c, g_d) if which in (1, 3) else _flat(g_c)
     d = _project_out(g_d, g_c) if which in (2, 3) else _flat(g_d)
@@ -444,7 +446,7 @@ def test_gmp_switched_off_reproduces_the_plain_mbcd_gradient():
     plain = _build(tiny.mbcd_cfg(mods, **kwargs))
     cfg = tiny.gmp_cfg(base=tiny.mbcd_cfg(mods, **kwargs),
                        source_domains=['D2'], use_k=False, use_p=False,
-                       projection='none')
+                       projection_mode='none')
     cfg['uni_loss_weight'] = 1.0
     with_gmp = _build(cfg)
     with_gmp.load_state_dict(plain.state_dict())

@@ -97,12 +97,24 @@ def batch(n=4, modalities=('rgb', 'flow', 'audio'), seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
+@functools.lru_cache(maxsize=None)
+def _shipped_gmp():
+    from mmengine.config import Config
+    path = osp.join(ROOT, 'configs', '_base_', 'models', 'gmp_strategy.py')
+    return Config.fromfile(path).gmp.to_dict()
+
+
+def shipped_gmp(**overrides):
+    """The shipped GMP strategy config (``gmp_strategy.py``), overridden."""
+    return dict(copy.deepcopy(_shipped_gmp()), **overrides)
+
+
 def gmp_cfg(modalities=('flow', 'audio'), source_domains=('D2', 'D3'),
             base=None, **gmp_overrides):
-    """A recognizer with GMP (uni-modal CE weight 3, as in the paper)."""
-    gmp = dict(type='GradientModulationProjection',
-               source_domains=None if source_domains is None else
-               list(source_domains))
+    """A recognizer with the shipped GMP (uni-modal CE weight 3, as in the
+    paper)."""
+    gmp = shipped_gmp(source_domains=None if source_domains is None else
+                      list(source_domains))
     gmp.update(gmp_overrides)
     cfg = dict(base or recognizer_cfg(modalities))
     cfg.update(uni_loss_weight=3.0, gradient_modulation=gmp)

@@ -17,4 +17,4 @@ gmp = dict(
     use_k=True,
     use_p=True,
     shared_coefficient=None,
-    projection='adaptive')
+    projection_mode='adaptive')

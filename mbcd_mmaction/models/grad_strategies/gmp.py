@@ -117,48 +117,48 @@ class GradientModulationProjection(BaseGradientStrategy):
             ``domain`` metainfo is mapped to its index here. ``None`` in
             configs, filled by ``apply_protocol``. With one source domain
             the domain branch is off (semantic modulation only).
-        proj_channels (int): Projection width. Defaults to 512.
-        disc_hidden (int): Discriminator hidden width. Defaults to 256.
-        proj_dropout (float): Dropout of the projection. Defaults to 0.5.
-        grl_factor (float): Gradient-reversal factor. Defaults to 0.3.
+        proj_channels (int): Projection width (the paper: 512).
+        disc_hidden (int): Discriminator hidden width (256).
+        proj_dropout (float): Dropout of the projection (0.5).
+        grl_factor (float): Gradient-reversal factor (0.3).
         domain_loss_weight (float): ``w_dom`` of each modality's domain
-            CE. Defaults to 0.5.
-        alpha_k (float): Semantic modulation strength. Defaults to 0.5.
-        alpha_p (float): Domain modulation strength. Defaults to 0.5.
+            CE (0.5).
+        alpha_k (float): Semantic modulation strength (0.5).
+        alpha_p (float): Domain modulation strength (0.5).
         use_k (bool): Modulate the classification gradient (ablation
-            "w/o k": False). Defaults to True.
+            "w/o k": False).
         use_p (bool): Modulate the domain gradient (ablation "w/o p":
-            False). Defaults to True.
+            False).
         shared_coefficient (str, optional): Ablation "one shared
             coefficient": ``'product'`` scales both task gradients by
             ``k_m * p_m``, ``'semantic'`` by ``k_m``. Defaults to None
             (decoupled: ``k_m`` and ``p_m``).
-        projection (str): What to project when ``g_c . g_d < 0``:
+        projection_mode (str): What to project when ``g_c . g_d < 0``:
             ``'adaptive'`` (paper: ``g_c`` if ``rho/sigma >= 1`` else
             ``g_d``), ``'reversed'`` (the opposite choice),
             ``'classification'`` (always ``g_c``), ``'domain'`` (always
             ``g_d``), ``'pcgrad'`` (both, each against the other's original,
-            PCGrad) or ``'none'``. Defaults to ``'adaptive'``.
+            PCGrad) or ``'none'``.
     """
 
-    PROJECTIONS = ('adaptive', 'reversed', 'classification', 'domain',
-                   'pcgrad', 'none')
+    PROJECTION_MODES = ('adaptive', 'reversed', 'classification',
+                        'domain', 'pcgrad', 'none')
     SHARED = (None, 'product', 'semantic')
 
     def __init__(self,
                  feat_dims: Mapping[str, int],
-                 source_domains: Optional[Sequence[str]] = None,
-                 proj_channels: int = 512,
-                 disc_hidden: int = 256,
-                 proj_dropout: float = 0.5,
-                 grl_factor: float = 0.3,
-                 domain_loss_weight: float = 0.5,
-                 alpha_k: float = 0.5,
-                 alpha_p: float = 0.5,
-                 use_k: bool = True,
-                 use_p: bool = True,
-                 shared_coefficient: Optional[str] = None,
-                 projection: str = 'adaptive') -> None:
+                 source_domains: Optional[Sequence[str]],
+                 proj_channels: int,
+                 disc_hidden: int,
+                 proj_dropout: float,
+                 grl_factor: float,
+                 domain_loss_weight: float,
+                 alpha_k: float,
+                 alpha_p: float,
+                 use_k: bool,
+                 use_p: bool,
+                 projection_mode: str,
+                 shared_coefficient: Optional[str] = None) -> None:
         super().__init__()
         if source_domains is None:
             raise ValueError(
@@ -172,9 +172,10 @@ class GradientModulationProjection(BaseGradientStrategy):
                 source_domains):
             raise ValueError('source_domains must be non-empty and '
                              f'distinct, got {source_domains!r}')
-        if projection not in self.PROJECTIONS:
-            raise ValueError(f'projection must be one of {self.PROJECTIONS}'
-                             f', got {projection!r}')
+        if projection_mode not in self.PROJECTION_MODES:
+            raise ValueError('projection_mode must be one of '
+                             f'{self.PROJECTION_MODES}, got '
+                             f'{projection_mode!r}')
         if shared_coefficient not in self.SHARED:
             raise ValueError(f'shared_coefficient must be one of '
                              f'{self.SHARED}, got {shared_coefficient!r}')
@@ -184,7 +185,7 @@ class GradientModulationProjection(BaseGradientStrategy):
         self.alpha_k, self.alpha_p = alpha_k, alpha_p
         self.use_k, self.use_p = use_k, use_p
         self.shared_coefficient = shared_coefficient
-        self.projection = projection
+        self.projection_mode = projection_mode
         self.with_domain = len(self.source_domains) > 1
         if self.with_domain:
             self.grl = GradientReversal(grl_factor)
@@ -280,15 +281,15 @@ class GradientModulationProjection(BaseGradientStrategy):
         norm = math.sqrt(max(cc * dd, 0.0))
         cos = cd / norm if norm > 0 else 0.0
         which = 0
-        if cd < 0 and self.projection != 'none':
+        if cd < 0 and self.projection_mode != 'none':
             stronger_cls = rho >= sigma  # rho / sigma >= 1
-            if self.projection == 'adaptive':
+            if self.projection_mode == 'adaptive':
                 which = 1 if stronger_cls else 2
-            elif self.projection == 'reversed':
+            elif self.projection_mode == 'reversed':
                 which = 2 if stronger_cls else 1
             else:
                 which = dict(classification=1, domain=2,
-                             pcgrad=3)[self.projection]
+                             pcgrad=3)[self.projection_mode]
         a, b = 1.0, 1.0
         if which in (1, 3):  # g_c - (g_c.g_d / |g_d|^2) g_d
             b -= cd / (dd + eps)
