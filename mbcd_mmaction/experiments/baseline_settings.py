@@ -1,4 +1,4 @@
-"""The baselines' per-split settings from their authors (BASELINES.md).
+"""The baselines' per-split settings from their authors (docs/methods.md).
 
 Stdlib only. Every baseline config trains with one setting for every split
 (the uniform protocol: the authors' defaults and 20 epochs, the budget of
@@ -11,7 +11,7 @@ dataset, modalities and target domain (multi-source runs only, the only
 protocol the values were published for).
 
 MOOSA's per-split values were tuned for its open-set task; closed-set
-values were never published (BASELINES.md section 3), so they are the
+values were never published (docs/methods.md), so they are the
 closest available, not a reproduction.
 """
 from typing import Any, Dict, Mapping, Sequence, Tuple

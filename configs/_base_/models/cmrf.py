@@ -1,4 +1,4 @@
-# CMRF (Fan et al., NeurIPS 2024; BASELINES.md section 4), the authors'
+# CMRF (Fan et al., NeurIPS 2024; docs/methods.md), the authors'
 # README flags: uni-modal CE 2.0 (audio x 0.5), SupCon 3.0 on projections
 # of the full features, distillation 3.0 (audio x 0.5) toward the mixup
 # (Beta(0.1, 0.1)) of a simple-moving-average teacher's projections, from

@@ -1,4 +1,4 @@
-# GMP (Li et al., AAAI 2026; METHODS.md "GMP"): ERM's encoders, norms and
+# GMP (Li et al., AAAI 2026; docs/methods.md): ERM's encoders, norms and
 # heads plus a gradient-level strategy. Per modality: its own head (CE
 # weight 3.0, the recognizer's uni_loss_weight) and a domain branch
 # (gradient reversal 0.3 -> Linear-ReLU-Dropout 512 -> one discriminator

@@ -1,4 +1,4 @@
-# The paper's encoders (METHODS.md, "Shared setting"), keyed by modality.
+# The paper's encoders (docs/methods.md), keyed by modality.
 # Pretrained weights as in MMAction2's model zoo; a path or URL can be
 # replaced with --cfg-options model.encoders.rgb.pretrained=FILE. They are
 # loaded strictly when the runner initialises the model: a missing file or

@@ -1,5 +1,5 @@
 # MOOSA, closed-set multi-source (Dong, Chatzi, Fink, ECCV 2024;
-# BASELINES.md section 3): SimMMDG with masked translation (mask 0.3),
+# docs/methods.md): SimMMDG with masked translation (mask 0.3),
 # entropy-weighted fused + uni-modal CE (replacing the plain CE), jigsaw
 # (128 permutations of 4 chunks per modality; 2 with three modalities)
 # weight 1.0, entropy minimisation 0.001. `uni_cls_to_strategy=True` (with

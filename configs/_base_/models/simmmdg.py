@@ -1,4 +1,4 @@
-# SimMMDG (Dong et al., NeurIPS 2023; BASELINES.md section 2):
+# SimMMDG (Dong et al., NeurIPS 2023; docs/methods.md):
 # L = CE(fused) + 0.1 translation + 3.0 SupCon(shared halves) + 0.7 distance.
 _base_ = ['./simmmdg_family.py']
 

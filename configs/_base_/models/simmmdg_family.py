@@ -1,5 +1,5 @@
 # The architecture of the SimMMDG family of baselines (RNA-Net, SimMMDG,
-# MOOSA, CMRF; BASELINES.md section 0), each choice a switch: no LayerNorm,
+# MOOSA, CMRF; docs/methods.md), each choice a switch: no LayerNorm,
 # linear uni-modal heads, video and flow features taken after a dropout of
 # 0.5 (the authors' modified mmaction heads), no plain uni-modal CE (a
 # gradient strategy such as GMP sets uni_loss_weight to add its own).

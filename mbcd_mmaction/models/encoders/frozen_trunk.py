@@ -1,6 +1,6 @@
 """MMAction2 backbones split into a frozen trunk and trainable top stages.
 
-The SimMMDG protocol (METHODS.md) trains only the last residual stage of each
+The SimMMDG protocol (docs/methods.md) trains only the last residual stage of each
 encoder. The trunk (stem .. the last frozen stage) therefore runs once per
 iteration without gradients and with BatchNorm in eval mode; its output is
 reused by every forward that needs it (student, gradient-consistency

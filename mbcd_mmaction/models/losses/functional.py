@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 #: The order that fixes every pairwise quantity of the baselines: RNA-Net's
 #: ratios are v/f, v/a, f/a and CMRF mixes (v,f), (v,a), (f,a)
-#: (BASELINES.md sections 1 and 4).
+#: (docs/methods.md).
 MODALITY_ORDER = ('rgb', 'flow', 'audio')
 
 

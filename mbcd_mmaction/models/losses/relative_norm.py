@@ -16,8 +16,8 @@ class RelativeNormLoss(nn.Module):
     mean), taken on the pooled features the fused head sees. The ratio is
     not symmetric, so the orientation is fixed by ``order``: pairs
     ``rgb/flow``, ``rgb/audio``, ``flow/audio`` (v/f, v/a, f/a, as the
-    MMDG-Bench implementation, the only one that exists; BASELINES.md
-    section 1). Two modalities give their one pair, three the mean of the
+    MMDG-Bench implementation, the only one that exists; see
+    docs/methods.md). Two modalities give their one pair, three the mean of the
     three pairs.
 
     Args:

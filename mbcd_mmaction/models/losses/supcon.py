@@ -18,7 +18,7 @@ class SupConLoss(nn.Module):
 
     ``T_b`` is the base temperature of the authors' ``SupConLoss`` (0.07,
     its class default, never overridden); with ``T = 0.1`` the loss carries a
-    hidden factor 0.1 / 0.07 (BASELINES.md section 2), kept here.
+    hidden factor 0.1 / 0.07 (docs/methods.md), kept here.
 
     Args:
         temperature (float): ``T`` (the authors' ``--temp``, 0.1).

@@ -16,7 +16,7 @@ class CMRF(SimMMDGFamily):
 
     ``L = CE(fused) + 2.0 sum_k c_k CE_k + 3.0 L_sup([s_k])
     + 1[t > t0] 3.0 sum_pairs sum_{k in pair} c_k d(t_k, s_k)``
-    with ``c_audio = 0.5`` (BASELINES.md section 4; the authors' README
+    with ``c_audio = 0.5`` (docs/methods.md; the authors' README
     flags). ``s_k`` is the student's projection (:class:`ProjectionHead` on
     the full feature ``e_k``), ``t_k`` the mixup of the teacher's
     projections (:class:`MixupDistillationLoss`, Beta(0.1, 0.1)), ``L_sup``

@@ -14,7 +14,7 @@ class MOOSA(SimMMDG):
     task, entropy-weighted classification and entropy minimisation.
 
     ``L = L_cls + 1.0 L_jig + 0.001 L_ent + 0.1 L_mtrans + 3.0 L_sup +
-    0.7 L_dist`` (BASELINES.md section 3), where ``L_cls`` is
+    0.7 L_dist`` (docs/methods.md), where ``L_cls`` is
     :class:`EntropyWeightedCELoss` over the uni-modal heads and the fused
     head (per sample, weights not detached; it replaces the plain fused
     CE), ``L_ent`` :class:`EntropyMinimisationLoss` over the same heads,

@@ -16,7 +16,7 @@ class RNA(SimMMDGFamily):
     pooled feature (after the feature dropout), pairs oriented v/f, v/a,
     f/a (:class:`RelativeNormLoss`). No uni-modal CE: the linear uni-modal
     heads stay as initialised (frozen), as in the only implementation
-    (MMDG-Bench's; there is no official code, BASELINES.md section 1).
+    (MMDG-Bench's; there is no official code, docs/methods.md).
 
     Args:
         relative_norm (dict): Loss cfg (:class:`RelativeNormLoss`).

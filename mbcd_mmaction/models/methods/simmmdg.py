@@ -16,7 +16,7 @@ class SimMMDG(SimMMDGFamily):
     the shared halves, cross-modal translation.
 
     ``L = CE(fused) + 0.1 L_trans + 3.0 L_sup + 0.7 L_dist`` on the pooled
-    features ``e_k`` (after the feature dropout; BASELINES.md section 2):
+    features ``e_k`` (after the feature dropout; docs/methods.md):
 
     - ``L_sup``: :class:`SupConLoss` (T 0.1, times T / T_b = 0.1 / 0.07) on
       ``[P_k(shared_k)]``, one view per modality, with

@@ -1,5 +1,5 @@
 """The architecture the SimMMDG family of baselines shares (RNA-Net,
-SimMMDG, MOOSA, CMRF; BASELINES.md section 0)."""
+SimMMDG, MOOSA, CMRF; docs/methods.md)."""
 from typing import Dict, Mapping, Optional
 
 import torch
