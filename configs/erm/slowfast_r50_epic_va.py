@@ -62,7 +62,9 @@ model = dict(
     uni_head=dict(type='MLPClsHead', hidden_channels=512, dropout_ratio=0.5),
     fused_head=dict(type='MLPClsHead', hidden_channels=512,
                     dropout_ratio=0.5),
-    fusion=dict(type='ConcatFusion'))
+    fusion=dict(type='ConcatFusion'),
+    feature_norm=True,
+    uni_loss_weight=1.0)
 
 # -- data: the recipe's Kinetics VideoDataset -> EPIC-Kitchens domains ---------
 # Replaced entirely (_delete_): VideoDataset's ann_file/data_prefix are not

@@ -55,7 +55,7 @@ def test_config_parses_with_consistent_hooks(path):
     assert cfg.get('custom_hooks', None) != []
     hooks = [h.type for h in cfg.get('custom_hooks', [])]
     # a teacher must be moved by the hook, and the hook needs a teacher
-    assert ('EMATeacherHook' in hooks) == (cfg.model.get('teacher')
+    assert ('TeacherUpdateHook' in hooks) == (cfg.model.get('teacher')
                                            is not None)
     assert cfg.default_hooks.checkpoint.save_best == 'acc/fused_top1'
 

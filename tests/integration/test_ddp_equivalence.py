@@ -27,7 +27,7 @@ BODY = '''
 model = dict(uni_head=dict(dropout_ratio=0.0),
              fused_head=dict(dropout_ratio=0.0), fusion=dict(mode='off'))
 train_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
-custom_hooks = [dict(type='EMATeacherHook'),
+custom_hooks = [dict(type='TeacherUpdateHook'),
                 dict(type='TrainableBatchNormEvalHook'),
                 dict(type='RankStateDumpHook')]
 '''

@@ -34,7 +34,7 @@ def test_two_processes_train_from_the_cache(tmp_path):
         f'_base_ = [{DEMO_CONFIG!r}]\n'
         "custom_imports = dict(imports=['mbcd_mmaction', "
         "'tests.integration.gmp_ddp_hook'], allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='EMATeacherHook'), "
+        "custom_hooks = [dict(type='TeacherUpdateHook'), "
         "dict(type='RankStateDictHook')]\n")
     opts = data_options(data)
     cache = tmp_path / 'cache'

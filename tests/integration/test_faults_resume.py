@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 # third (after its batch was loaded and augmented).
 BODY = '''
 default_hooks = dict(checkpoint=dict(iter_interval=1))
-custom_hooks = [dict(type='EMATeacherHook'){kill}]
+custom_hooks = [dict(type='TeacherUpdateHook'){kill}]
 '''
 KILL = ", dict(type='KillAtIterHook', at_iter=2)"
 

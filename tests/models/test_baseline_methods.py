@@ -16,10 +16,10 @@ EXTRA = dict(
     RNA={},
     SimMMDG=dict(SMALL, translation=dict(type='CrossModalTranslation',
                                          hidden_channels=16, mask_ratio=0.0,
-                                         loss_weight=0.1)),
+                                         loss_weight=0.1, dropout_ratio=0.5)),
     MOOSA=dict(SMALL, translation=dict(type='CrossModalTranslation',
                                        hidden_channels=16, mask_ratio=0.3,
-                                       loss_weight=0.1)),
+                                       loss_weight=0.1, dropout_ratio=0.5)),
     CMRF=dict(SMALL, teacher=dict(type='SimpleMovingAverage', start_step=2)))
 VA = ('rgb', 'audio')
 

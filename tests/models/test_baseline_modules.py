@@ -37,7 +37,8 @@ DIMS = dict(rgb=6, flow=4, audio=2)
 def test_translation_loss_by_hand_and_target_gets_gradient():
     torch.manual_seed(0)
     trans = CrossModalTranslation(dict(rgb=6, audio=2), hidden_channels=8,
-                                  mask_ratio=0.0, loss_weight=0.1).eval()  # no dropout
+                                  mask_ratio=0.0, loss_weight=0.1,
+                                  dropout_ratio=0.5).eval()  # no dropout
     assert sorted(trans.translators) == ['audio_to_rgb', 'rgb_to_audio']
     feats = dict(rgb=torch.randn(3, 6, requires_grad=True),
                  audio=torch.randn(3, 2, requires_grad=True))
@@ -58,9 +59,9 @@ def test_translation_loss_by_hand_and_target_gets_gradient():
 def test_zero_mask_ratio_is_simmmdg_and_draws_nothing():
     torch.manual_seed(0)
     simmmdg = CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=0.0,
-                                    loss_weight=1.0).eval()
+                                    loss_weight=1.0, dropout_ratio=0.5).eval()
     moosa = CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=0.0,
-                                  loss_weight=1.0).eval()
+                                  loss_weight=1.0, dropout_ratio=0.5).eval()
     moosa.load_state_dict(simmmdg.state_dict())
     feats = {m: torch.randn(4, d) for m, d in DIMS.items()}
     state = torch.get_rng_state()
@@ -73,7 +74,7 @@ def test_mask_is_elementwise_unscaled_and_shared_by_a_source():
     torch.manual_seed(0)
     trans = CrossModalTranslation(dict(rgb=400, flow=4, audio=2),
                                   hidden_channels=8, mask_ratio=0.7,
-                                  loss_weight=1.0).eval()
+                                  loss_weight=1.0, dropout_ratio=0.5).eval()
     seen = {}
     for key, mlp in trans.translators.items():
         mlp.register_forward_hook(
@@ -90,12 +91,12 @@ def test_mask_is_elementwise_unscaled_and_shared_by_a_source():
 
 def test_translation_checks_modalities_and_ratio():
     trans = CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=0.0,
-                                  loss_weight=1.0)
+                                  loss_weight=1.0, dropout_ratio=0.5)
     with pytest.raises(ValueError, match='built for'):
         trans(dict(rgb=torch.ones(2, 6), flow=torch.ones(2, 4)))
     with pytest.raises(ValueError, match='mask_ratio'):
         CrossModalTranslation(DIMS, hidden_channels=8, mask_ratio=1.0,
-                              loss_weight=1.0)
+                              loss_weight=1.0, dropout_ratio=0.5)
 
 
 # -- jigsaw -------------------------------------------------------------------------
@@ -114,7 +115,8 @@ def test_unranking_matches_itertools_order():
 
 def test_jigsaw_draws_the_authors_indices():
     jig = MultimodalJigsaw(dict(rgb=8, audio=4), num_splits=4,
-                           num_permutations=128, seed=0)
+                           num_permutations=128, hidden_channels=512, seed=0,
+                           loss_weight=1.0)
     random.seed(0)  # MOOSA: random.seed(args.seed); random.sample(...)
     indices = random.sample(range(math.factorial(8)), 128)
     assert jig.permutations.tolist() == \
@@ -126,7 +128,8 @@ def test_jigsaw_rows_are_the_permuted_parts():
     torch.manual_seed(0)
     dims = dict(rgb=6, audio=4)
     jig = MultimodalJigsaw(dims, num_splits=2, num_permutations=24,
-                           hidden_channels=5)  # all 4! permutations
+                           hidden_channels=5, seed=0,
+                           loss_weight=1.0)  # all 4! permutations
     feats = dict(rgb=torch.randn(3, 6), audio=torch.randn(3, 4))
     rows, labels = jig.shuffle(feats)
     assert rows.shape == (24 * 3, 10)
@@ -145,7 +148,7 @@ def test_jigsaw_rows_are_the_permuted_parts():
 def test_jigsaw_loss_and_gradient_reach_the_features():
     torch.manual_seed(0)
     jig = MultimodalJigsaw(dict(rgb=4, flow=4), num_splits=2,
-                           num_permutations=6, hidden_channels=5,
+                           num_permutations=6, hidden_channels=5, seed=0,
                            loss_weight=2.0)
     feats = dict(rgb=torch.randn(3, 4, requires_grad=True),
                  flow=torch.randn(3, 4, requires_grad=True))
@@ -161,20 +164,26 @@ def test_jigsaw_loss_and_gradient_reach_the_features():
 def test_jigsaw_three_modalities_never_enumerates():
     start = time.perf_counter()
     jig = MultimodalJigsaw(dict(rgb=8, flow=8, audio=8), num_splits=4,
-                           num_permutations=128)  # 12! candidates
+                           num_permutations=128, hidden_channels=8, seed=0,
+                           loss_weight=1.0)  # 12! candidates
     assert time.perf_counter() - start < 5
     perms = jig.permutations.tolist()
     assert all(sorted(p) == list(range(12)) for p in perms)
     assert len({tuple(p) for p in perms}) == 128
 
 
+JIGSAW = dict(num_permutations=128, hidden_channels=8, seed=0,
+              loss_weight=1.0)
+
+
 def test_jigsaw_bad_configuration():
     with pytest.raises(ValueError, match='not divisible'):
-        MultimodalJigsaw(dict(rgb=6, audio=4), num_splits=4)
+        MultimodalJigsaw(dict(rgb=6, audio=4), num_splits=4, **JIGSAW)
     with pytest.raises(ValueError, match='num_permutations=128'):
-        MultimodalJigsaw(dict(rgb=4, audio=4), num_splits=2)  # 4! = 24
+        MultimodalJigsaw(dict(rgb=4, audio=4), num_splits=2,
+                         **JIGSAW)  # 4! = 24
     jig = MultimodalJigsaw(dict(rgb=4, audio=4), num_splits=2,
-                           num_permutations=4)
+                           **dict(JIGSAW, num_permutations=4))
     with pytest.raises(ValueError, match='in this order'):
         jig.shuffle(dict(audio=torch.ones(1, 4), rgb=torch.ones(1, 4)))
 

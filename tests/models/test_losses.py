@@ -23,7 +23,7 @@ def test_distillation_equals_hand_computed_kl():
     teacher = torch.tensor([[1.0, 0.0, -1.0], [0.0, 2.0, 0.0]])
     fused = torch.tensor([[0.0, 0.5, 0.0], [1.0, 1.0, 1.0]])
     uni = dict(a=torch.tensor([[2.0, 2.0, 0.0], [0.0, 0.0, 3.0]]))
-    loss = CollaborativeDistillationLoss(loss_weight=0.5)(teacher, fused, uni)
+    loss = CollaborativeDistillationLoss(temperature=1.0, loss_weight=0.5)(teacher, fused, uni)
     expected = 0.0
     for student in (fused, uni['a']):
         expected += sum(_kl(_softmax(t), _softmax(s)) for t, s in zip(
@@ -34,13 +34,13 @@ def test_distillation_equals_hand_computed_kl():
 def test_distillation_sends_no_gradient_to_the_teacher():
     teacher = torch.randn(3, 4, requires_grad=True)
     fused = torch.randn(3, 4, requires_grad=True)
-    CollaborativeDistillationLoss()(teacher, fused, {}).backward()
+    CollaborativeDistillationLoss(temperature=1.0, loss_weight=1.0)(teacher, fused, {}).backward()
     assert teacher.grad is None and fused.grad is not None
 
 
 def test_distillation_zero_when_student_equals_teacher():
     t = torch.randn(5, 4)
-    assert CollaborativeDistillationLoss()(t, t.clone(), {'a': t}).item() \
+    assert CollaborativeDistillationLoss(temperature=1.0, loss_weight=1.0)(t, t.clone(), {'a': t}).item() \
         == pytest.approx(0.0, abs=1e-6)
 
 

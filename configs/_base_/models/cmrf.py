@@ -15,11 +15,11 @@ model = dict(
                     out_channels=128),
     contrastive=dict(type='SupConLoss', temperature=0.1,
                      base_temperature=0.07, loss_weight=3.0),
-    uni_cls=dict(type='ModalityWeightedCELoss', loss_weight=2.0,
+    uni_cls_loss=dict(type='ModalityWeightedCELoss', loss_weight=2.0,
                  modality_weights=dict(audio=0.5)),
     distillation=dict(type='MixupDistillationLoss', alpha=0.1,
                       modality_weights=dict(audio=0.5), loss_weight=3.0),
     teacher=dict(type='SimpleMovingAverage', start_step=400),
     evaluate_with='student')
 # The teacher moves after every optimiser step.
-custom_hooks = [dict(type='EMATeacherHook')]
+custom_hooks = [dict(type='TeacherUpdateHook')]

@@ -1,4 +1,4 @@
-# MBCD (Eq. 9): EMA (teacher + EMATeacherHook) + adaptive modality dropout
+# MBCD (Eq. 9): EMA (teacher + TeacherUpdateHook) + adaptive modality dropout
 # (Eq. 2-4) + gradient consistency look-ahead (Eq. 5, alpha 1e-4) +
 # collaborative distillation (Eq. 8, lambda 1). Every part can be switched
 # off for the Table 4/5 ablations (configs/mbcd/table4_*.py, table5_*.py); the teacher is

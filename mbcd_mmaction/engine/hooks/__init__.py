@@ -1,5 +1,5 @@
 from .checkpoint_hook import SafeCheckpointHook
-from .ema_teacher_hook import EMATeacherHook
+from .teacher_update_hook import TeacherUpdateHook
 from .eval_log_hook import EVAL_LOG, EvalLogHook
 from .non_finite_loss_hook import (NonFiniteLossError, NonFiniteLossHook,
                                    NonFiniteOutputError, NonFiniteOutputHook,
@@ -10,7 +10,7 @@ from .rank_state_hook import RankStateDumpHook
 from .skipped_samples_hook import SkippedSamplesHook
 from .trunk_cache_hook import TrunkCacheCheckHook
 
-__all__ = ['EMATeacherHook', 'EVAL_LOG', 'EvalLogHook', 'NonFiniteLossError',
+__all__ = ['TeacherUpdateHook', 'EVAL_LOG', 'EvalLogHook', 'NonFiniteLossError',
            'NonFiniteLossHook', 'NonFiniteOutputError', 'NonFiniteOutputHook',
            'NonFiniteWeightsError', 'check_finite_weights',
            'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook',

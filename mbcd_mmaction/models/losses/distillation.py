@@ -18,11 +18,11 @@ class CollaborativeDistillationLoss(nn.Module):
     al.); the paper uses ``T = 1``.
 
     Args:
-        temperature (float): Softmax temperature. Defaults to 1.0.
-        loss_weight (float): lambda of Eq. 9. Defaults to 1.0.
+        temperature (float): Softmax temperature (the paper: 1).
+        loss_weight (float): lambda of Eq. 9 (the paper: 1).
     """
 
-    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0):
+    def __init__(self, temperature: float, loss_weight: float):
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')

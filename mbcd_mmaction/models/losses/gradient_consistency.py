@@ -26,7 +26,7 @@ class GradientConsistencyLoss(nn.Module):
     with them; :meth:`forward` is the weighted cross-entropy of those logits.
 
     Args:
-        alpha (float): Inner step size. Defaults to 1e-4 (paper).
+        alpha (float): Inner step size (the paper: 1e-4).
         loss_weight (float): Weight of the fused loss. Defaults to 1.0.
         sync_distributed (bool): Under distributed training, average the
             inner gradient over the ranks (one all-reduce), so ``theta'`` is
@@ -34,7 +34,7 @@ class GradientConsistencyLoss(nn.Module):
             each rank looks ahead on its own share. Defaults to True.
     """
 
-    def __init__(self, alpha: float = 1e-4, loss_weight: float = 1.0,
+    def __init__(self, alpha: float, loss_weight: float = 1.0,
                  sync_distributed: bool = True):
         super().__init__()
         self.alpha = alpha

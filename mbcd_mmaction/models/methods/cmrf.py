@@ -26,7 +26,7 @@ class CMRF(SimMMDGFamily):
     The teacher is a :class:`SimpleMovingAverage` (uniform mean of the
     students after ``t0`` = ``teacher.start_step`` updates: 400 for EPIC,
     100 for HAC) of the top stages, heads and projection heads, updated
-    after every optimiser step by ``EMATeacherHook`` and kept in eval mode.
+    after every optimiser step by ``TeacherUpdateHook`` and kept in eval mode.
     It reuses the student's frozen trunk output, which is exact here
     because the frozen trunk runs BatchNorm in eval mode (the authors'
     teacher re-ran its own trunk in train-mode BN). The distillation starts
@@ -39,34 +39,19 @@ class CMRF(SimMMDGFamily):
     Args:
         projection (dict): Projection head cfg (``in_channels`` filled in).
         contrastive (dict): Contrastive loss cfg.
-        uni_cls (dict): Uni-modal CE cfg (weight 2.0, audio x 0.5).
+        uni_cls_loss (dict): Uni-modal CE cfg (weight 2.0, audio x 0.5).
         distillation (dict): Mixup distillation cfg (weight 3.0, audio
             x 0.5).
         teacher (dict): Averaged-model cfg.
-        evaluate_with (str): Defaults to ``'student'``.
+        evaluate_with (str): ``'student'`` (the authors' selection).
         **kwargs: :class:`SimMMDGFamily`'s arguments.
     """
 
     trains_uni_heads = True
 
-    def __init__(self,
-                 projection: dict = dict(type='ProjectionHead',
-                                         hidden_channels=2048,
-                                         out_channels=128),
-                 contrastive: dict = dict(type='SupConLoss', temperature=0.1,
-                                          base_temperature=0.07,
-                                          loss_weight=3.0),
-                 uni_cls: dict = dict(type='ModalityWeightedCELoss',
-                                      loss_weight=2.0,
-                                      modality_weights=dict(audio=0.5)),
-                 distillation: dict = dict(type='MixupDistillationLoss',
-                                           alpha=0.1,
-                                           modality_weights=dict(audio=0.5),
-                                           loss_weight=3.0),
-                 teacher: dict = dict(type='SimpleMovingAverage',
-                                      start_step=400),
-                 evaluate_with: str = 'student',
-                 **kwargs) -> None:
+    def __init__(self, projection: dict, contrastive: dict,
+                 uni_cls_loss: dict, distillation: dict, teacher: dict,
+                 evaluate_with: str, **kwargs) -> None:
         if not teacher or 'start_step' not in teacher:
             raise ValueError('CMRF needs a teacher cfg with a start_step '
                              "(e.g. dict(type='SimpleMovingAverage', "
@@ -78,7 +63,7 @@ class CMRF(SimMMDGFamily):
             m: MODELS.build({**projection, 'in_channels': d})
             for m, d in self.feat_dims.items()})
         self.contrastive = MODELS.build(contrastive)
-        self.uni_cls = MODELS.build(uni_cls)
+        self.uni_cls_loss = MODELS.build(uni_cls_loss)
         self.distillation = MODELS.build(distillation)
         self.teacher = MODELS.build(
             teacher, default_args=dict(model=self.trainable_parts()))
@@ -99,7 +84,7 @@ class CMRF(SimMMDGFamily):
         return int(self.teacher.steps) >= self.teacher.start_step
 
     def own_uni_cls(self, ctx: ForwardContext) -> Dict[str, torch.Tensor]:
-        return self.uni_cls(ctx.uni_logits, ctx.labels)
+        return self.uni_cls_loss(ctx.uni_logits, ctx.labels)
 
     def student_projections(self, ctx: ForwardContext
                             ) -> Dict[str, torch.Tensor]:

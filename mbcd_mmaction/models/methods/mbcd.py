@@ -30,24 +30,17 @@ class MBCD(EMA):
     ``distillation=None``).
 
     Args:
-        fusion (dict): Defaults to ``AdaptiveDropoutFusion`` (adaptive).
+        fusion (dict): An :class:`AdaptiveDropoutFusion` cfg.
         gradient_consistency (dict, optional): Look-ahead loss cfg
-            (:class:`GradientConsistencyLoss`). Defaults to alpha 1e-4.
+            (:class:`GradientConsistencyLoss`); None switches it off.
         distillation (dict, optional): Distillation loss cfg
-            (:class:`CollaborativeDistillationLoss`). Defaults to T 1,
-            lambda 1.
+            (:class:`CollaborativeDistillationLoss`); None switches it
+            off.
         **kwargs: :class:`EMA`'s arguments (the teacher).
     """
 
-    def __init__(self,
-                 fusion: dict = dict(type='AdaptiveDropoutFusion',
-                                     mode='adaptive'),
-                 gradient_consistency: Optional[dict] = dict(
-                     type='GradientConsistencyLoss', alpha=1e-4),
-                 distillation: Optional[dict] = dict(
-                     type='CollaborativeDistillationLoss', temperature=1.0,
-                     loss_weight=1.0),
-                 **kwargs) -> None:
+    def __init__(self, fusion: dict, gradient_consistency: Optional[dict],
+                 distillation: Optional[dict], **kwargs) -> None:
         super().__init__(fusion=fusion, **kwargs)
         if not isinstance(self.fusion, AdaptiveDropoutFusion):
             raise TypeError(f'MBCD needs fusion=AdaptiveDropoutFusion (mode '

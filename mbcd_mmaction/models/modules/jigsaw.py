@@ -51,18 +51,16 @@ class MultimodalJigsaw(BaseModule):
         feat_dims (Mapping[str, int]): Feature size by modality, in
             concatenation order.
         num_splits (int): Chunks per modality (``jigsaw_num_splits``).
-            Defaults to 4.
-        num_permutations (int): ``P`` (``jigsaw_samples``). Defaults to 128.
-        hidden_channels (int): ``H`` (``jigsaw_hidden``). Defaults to 512.
-        seed (int): Seed of the permutation draw. Defaults to 0 (the
-            authors' default ``--seed``).
-        loss_weight (float): ``jigsaw_ratio``. Defaults to 1.0.
+        num_permutations (int): ``P`` (``jigsaw_samples``, 128).
+        hidden_channels (int): ``H`` (``jigsaw_hidden``, 512).
+        seed (int): Seed of the permutation draw (the authors' default
+            ``--seed``, 0).
+        loss_weight (float): ``jigsaw_ratio`` (1.0).
     """
 
-    def __init__(self, feat_dims: Mapping[str, int], num_splits: int = 4,
-                 num_permutations: int = 128, hidden_channels: int = 512,
-                 seed: int = 0, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
+    def __init__(self, feat_dims: Mapping[str, int], num_splits: int,
+                 num_permutations: int, hidden_channels: int, seed: int,
+                 loss_weight: float, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         uneven = {m: d for m, d in feat_dims.items() if d % num_splits}
         if num_splits < 1 or uneven:

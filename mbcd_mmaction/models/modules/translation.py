@@ -36,13 +36,12 @@ class CrossModalTranslation(BaseModule):
         hidden_channels (int): ``H`` (``trans_hidden_num``, 2048).
         mask_ratio (float): 0.0 in SimMMDG, 0.3 in MOOSA.
         loss_weight (float): The methods use 0.1 (``alpha_trans``).
-        dropout_ratio (float): Defaults to 0.5 (the authors' value; no
-            config changes it).
+        dropout_ratio (float): 0.5 in the authors' code.
     """
 
     def __init__(self, feat_dims: Mapping[str, int], hidden_channels: int,
-                 mask_ratio: float, loss_weight: float,
-                 dropout_ratio: float = 0.5, init_cfg=None) -> None:
+                 mask_ratio: float, loss_weight: float, dropout_ratio: float,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(feat_dims) < 2:
             raise ValueError('CrossModalTranslation needs at least two '

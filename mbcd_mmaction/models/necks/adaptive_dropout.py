@@ -24,18 +24,21 @@ class AdaptiveDropoutFusion(nn.Module):
     Args:
         mode (str): ``'adaptive'`` (Eq. 4), ``'fixed'`` (every modality with
             probability ``fixed_prob``) or ``'off'`` (paper Table 5).
-        fixed_prob (float): Drop probability of ``'fixed'``. Defaults to 0.5.
+        fixed_prob (float, optional): Drop probability of ``'fixed'``
+            (required there; Table 5 uses 0.5), unused otherwise.
     """
 
     MODES = ('adaptive', 'fixed', 'off')
 
-    def __init__(self, mode: str = 'adaptive', fixed_prob: float = 0.5):
+    def __init__(self, mode: str, fixed_prob: Optional[float] = None):
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(f'AdaptiveDropoutFusion mode must be one of '
                              f'{self.MODES}, got {mode!r}')
-        if not 0.0 <= fixed_prob <= 1.0:
-            raise ValueError(f'fixed_prob must be in [0, 1], got {fixed_prob}')
+        if mode == 'fixed' and (fixed_prob is None
+                                or not 0.0 <= fixed_prob <= 1.0):
+            raise ValueError("AdaptiveDropoutFusion mode='fixed' needs "
+                             f'fixed_prob in [0, 1], got {fixed_prob}')
         self.mode = mode
         self.fixed_prob = fixed_prob
 

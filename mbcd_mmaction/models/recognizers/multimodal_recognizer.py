@@ -55,7 +55,7 @@ class MultiModalRecognizer(BaseModel):
 
     - ``teacher``: an averaged copy (mmengine ``BaseAveragedModel`` cfg) of
       :meth:`trainable_parts` (never the frozen trunk, whose output it
-      shares), moved by ``EMATeacherHook`` after every optimiser step and
+      shares), moved by ``TeacherUpdateHook`` after every optimiser step and
       read with :meth:`teacher_logits` or :meth:`forward_parts`
       (``self.teacher.module`` has the keys of :meth:`trainable_parts`;
       see :meth:`build_teacher` for a teacher of a method's own modules);
@@ -78,18 +78,17 @@ class MultiModalRecognizer(BaseModel):
             may hold more, so one base config serves va/vf/af/vaf).
             Defaults to all of ``encoders``.
         uni_head (dict): Uni-modal head cfg (``in_channels`` and
-            ``num_classes`` are filled in). Defaults to ``MLPClsHead``.
-        fused_head (dict): Fused head cfg. Defaults to ``MLPClsHead``.
-        fusion (dict): Fusion cfg. Defaults to ``ConcatFusion``.
-        feature_norm (bool): LayerNorm on each pooled feature. Defaults to
-            True.
+            ``num_classes`` are filled in).
+        fused_head (dict): Fused head cfg.
+        fusion (dict): Fusion cfg (ERM: ``ConcatFusion``).
+        feature_norm (bool): LayerNorm on each pooled feature.
         feature_dropout (dict, optional): ``{modality: p}``: dropout on the
             pooled feature before norm, heads and fusion, in training (the
             SimMMDG family's "features after head dropout"). Defaults to
             None (none).
         loss_cls (dict): Classification loss. Defaults to CrossEntropyLoss.
         uni_loss_weight (float, optional): Weight of each uni-modal CE;
-            None: no uni-modal CE. Defaults to 1.
+            None: no uni-modal CE.
         teacher (dict, optional): Averaged-model cfg, e.g.
             ``dict(type='ExponentialMovingAverage', momentum=0.001)``
             (mmengine's momentum is ``1 - beta``).
@@ -104,14 +103,14 @@ class MultiModalRecognizer(BaseModel):
     def __init__(self,
                  encoders: Mapping[str, dict],
                  num_classes: int,
+                 uni_head: dict,
+                 fused_head: dict,
+                 fusion: dict,
+                 feature_norm: bool,
+                 uni_loss_weight: Optional[float],
                  modalities: Optional[Sequence[str]] = None,
-                 uni_head: dict = dict(type='MLPClsHead'),
-                 fused_head: dict = dict(type='MLPClsHead'),
-                 fusion: dict = dict(type='ConcatFusion'),
-                 feature_norm: bool = True,
                  feature_dropout: Optional[Mapping[str, float]] = None,
                  loss_cls: dict = dict(type='CrossEntropyLoss'),
-                 uni_loss_weight: Optional[float] = 1.0,
                  teacher: Optional[dict] = None,
                  gradient_modulation: Optional[dict] = None,
                  evaluate_with: Optional[str] = None,
@@ -222,7 +221,7 @@ class MultiModalRecognizer(BaseModel):
     @torch.no_grad()
     def update_teacher(self) -> None:
         """One step of the averaged teacher towards the student (after each
-        optimiser step, by ``EMATeacherHook``)."""
+        optimiser step, by ``TeacherUpdateHook``)."""
         if self.teacher is None:
             raise RuntimeError(f'update_teacher called on a {type(self)}'
                                ' without a teacher (model.teacher is None)')

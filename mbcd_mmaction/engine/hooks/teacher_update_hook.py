@@ -1,11 +1,12 @@
-"""Per-iteration update of the model's EMA teacher (MBCD, Eq. 7)."""
+"""Per-iteration update of the model's averaged teacher (MBCD's EMA, Eq. 7;
+CMRF's simple moving average)."""
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 
 @HOOKS.register_module()
-class EMATeacherHook(Hook):
+class TeacherUpdateHook(Hook):
     """Calls ``model.update_teacher()`` after every optimiser step.
 
     Moves whatever averaged model the method's ``model.teacher`` is (MBCD's
@@ -29,7 +30,7 @@ class EMATeacherHook(Hook):
         model = self._model(runner)
         if getattr(model, 'teacher', None) is None:
             raise RuntimeError(
-                'EMATeacherHook needs a model with a teacher; set '
+                'TeacherUpdateHook needs a model with a teacher; set '
                 "model.teacher=dict(type='ExponentialMovingAverage', "
                 'momentum=0.001) or remove the hook from custom_hooks')
 
