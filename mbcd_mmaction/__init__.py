@@ -1,11 +1,11 @@
 """mbcd_mmaction: multi-modal domain generalisation for MMAction2 1.x.
 
-Importing the package applies the compatibility fixes of
-:mod:`mbcd_mmaction.compat` and registers every component into mmaction's
-registries, so configs with ``default_scope='mmaction'`` find them once
-``custom_imports = dict(imports=['mbcd_mmaction'])`` is set.
+The package root imports nothing heavy: ``mbcd_mmaction.experiments`` (the
+grid, sweeps, tables) and the tools built on it run without torch or
+mmaction. Components are registered into mmaction's registries by
+importing :mod:`mbcd_mmaction.registration` (configs:
+``custom_imports = dict(imports=['mbcd_mmaction.registration'])``, already
+in ``configs/_base_/mmdg_runtime.py``; code:
+``mbcd_mmaction.registration.register_all_modules()``).
 """
-from . import compat  # noqa: F401  (must run before mmaction.models imports)
-from . import datasets, engine, evaluation, models  # noqa: F401,E402
-
 __version__ = '0.1.0'

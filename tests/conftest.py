@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-import mbcd_mmaction  # noqa: F401  (compat fixes, registration)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 
 if os.environ.get('PYTEST_XDIST_WORKER'):
     # `pytest -n N`: N test processes share the cores, so each computes on

@@ -15,7 +15,7 @@ import zipfile
 import pytest
 import torch
 
-import mbcd_mmaction  # noqa: F401
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mbcd_mmaction import compat
 
 HERE = osp.dirname(osp.abspath(__file__))

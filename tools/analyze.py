@@ -17,7 +17,7 @@ import argparse
 import os.path as osp
 import sys
 
-import mbcd_mmaction  # noqa: F401  (compat fixes, registration)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mbcd_mmaction import analysis
 from mbcd_mmaction.analysis import plots
 

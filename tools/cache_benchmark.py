@@ -36,7 +36,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    import mbcd_mmaction  # noqa: F401  (registers the components)
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
     from mbcd_mmaction.benchmark.cache import benchmark_cache, format_table
     report = benchmark_cache(args.methods, args.work_dir, args.clips,
                              args.epochs, args.batch_size, args.seed,

@@ -12,35 +12,14 @@ over seeds with the number of seeds per cell; missing, failed and
 unfinished runs are named in their cells. Torch-free.
 """
 import argparse
-import importlib.util
 import os
 import os.path as osp
 import sys
 
-PKG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-               'mbcd_mmaction', 'experiments')
-
-
-def _load(name):
-    """Load mbcd_mmaction/experiments/<name>.py without importing the
-    package (whose __init__ imports torch)."""
-    full = f'mbcd_mmaction_experiments_light.{name}'
-    spec = importlib.util.spec_from_file_location(
-        full, osp.join(PKG, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[full] = module
-    spec.loader.exec_module(module)
-    return module
+from mbcd_mmaction.experiments import collect, grid
 
 
 def main(argv=None) -> int:
-    # a package of the three stdlib-only modules, for their relative imports
-    package = type(sys)('mbcd_mmaction_experiments_light')
-    package.__path__ = [PKG]
-    sys.modules[package.__name__] = package
-    grid = _load('grid')
-    _load('selection')
-    collect = _load('collect')
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-root', default='work_dirs/sweep')
     parser.add_argument('--table', nargs='+', type=grid.parse_table,

@@ -18,7 +18,7 @@ import os.path as osp
 
 import torch
 
-import mbcd_mmaction  # noqa: F401  (compat fixes before mmaction imports)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mbcd_mmaction.models.encoders.vggsound import \
     convert_vggsound_state_dict
 

@@ -11,7 +11,7 @@ D2 + D3, keep the best checkpoint on their validation splits, test it on D1
 import os.path as osp
 import sys
 
-import mbcd_mmaction  # noqa: F401  (compat fixes first)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
 from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
 

@@ -6,29 +6,16 @@
 Each line: table, dataset, modalities, method, protocol, column, the key of
 target_results.json that holds the cell, and the training command. --runs
 prints each distinct training run once (a single-source run fills two
-cells). Torch-free: the grid module is loaded by file path.
+cells). Torch-free (mbcd_mmaction.experiments imports neither torch nor
+mmaction).
 """
 import argparse
-import importlib.util
 import json
-import os.path as osp
 import sys
 
-GRID = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                'mbcd_mmaction', 'experiments', 'grid.py')
-
-
-def load_grid():
-    spec = importlib.util.spec_from_file_location('mbcd_experiments_grid',
-                                                  GRID)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
+from mbcd_mmaction.experiments import grid
 
 def main(argv=None) -> int:
-    grid = load_grid()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--table', type=grid.parse_table, nargs='+',
                         help='paper tables %s or ablation tables %s' % (

@@ -6,13 +6,14 @@
         [--allow-key-mismatch]
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
-import mbcd_mmaction  # noqa: F401  (compat fixes first)
-from mbcd_mmaction.apis import (build_test_parser, setup_test_cfg,
-                                shutdown_distributed, test)
+from mbcd_mmaction.parsers import build_test_parser
 
 
 def main(argv=None):
     args = build_test_parser().parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
+    from mbcd_mmaction.apis import setup_test_cfg, shutdown_distributed, test
     succeeded = False
     try:
         test(setup_test_cfg(args), strict=not args.allow_key_mismatch)

@@ -11,13 +11,14 @@ for every split; ``--cfg-options per_split=True`` applies its authors'
 per-split settings (mbcd_mmaction/experiments/baseline_settings.py; applied
 with the protocol when the runner is built, so the stock tools honour it).
 """
-import mbcd_mmaction  # noqa: F401  (compat fixes first)
-from mbcd_mmaction.apis import (build_train_parser, setup_cfg,
-                                shutdown_distributed, train)
+from mbcd_mmaction.parsers import build_train_parser
 
 
 def main(argv=None):
     args = build_train_parser().parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
+    from mbcd_mmaction.apis import setup_cfg, shutdown_distributed, train
     succeeded = False
     try:
         train(setup_cfg(args))

@@ -1,7 +1,7 @@
 # Runtime for multi-modal DG on top of MMAction2's default runtime.
 _base_ = ['mmaction::_base_/default_runtime.py']
 
-custom_imports = dict(imports=['mbcd_mmaction'], allow_failed_imports=False)
+custom_imports = dict(imports=['mbcd_mmaction.registration'], allow_failed_imports=False)
 
 # Crash-safe checkpoints (atomic write, prune after save), auto-resume that
 # checks the file, mid-epoch resume (mbcd_mmaction/engine/runner).

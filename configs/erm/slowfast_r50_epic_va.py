@@ -16,7 +16,7 @@ _base_ = [
     '../_base_/datasets/epic_kitchens_pipelines.py'
 ]
 
-custom_imports = dict(imports=['mbcd_mmaction'], allow_failed_imports=False)
+custom_imports = dict(imports=['mbcd_mmaction.registration'], allow_failed_imports=False)
 # Applies the protocol when it is built (also from MMAction2's tools),
 # atomic checkpoints, mid-epoch resume.
 runner_type = 'MMDGRunner'

@@ -3,6 +3,7 @@ modality-shift robustness (Figure 1b), missing modality, t-SNE of the fused
 embeddings (Figure 6) and training curves (Figure 5). Each function returns
 the numbers (JSON-able dicts); :mod:`.plots` draws them;
 ``tools/analyze.py`` runs them on work dirs."""
+from mbcd_mmaction import compat  # noqa: F401  (before mmaction imports)
 from .core import (TargetData, flatness, load_run, missing_modality,
                    modality_noise, tsne_embeddings)
 from .curves import training_curves

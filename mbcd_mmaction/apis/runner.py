@@ -25,13 +25,12 @@ from mmengine.dist import barrier
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 
-# The module, not the package: engine.hooks imports apis.results.
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
+from mbcd_mmaction.engine.runner.results import write_json_atomic
 
 from .config import config_name
 from .device import init_distributed
-from .results import write_json_atomic
 
 TARGET_RESULTS = 'target_results.json'
 TEST_RESULTS = 'test_results.json'

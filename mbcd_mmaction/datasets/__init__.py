@@ -4,6 +4,7 @@ Importing registers :class:`EpicKitchensDataset`, :class:`HACDataset`,
 :class:`MultiModalDGDataset` and the transforms into
 mmaction's ``DATASETS`` / ``TRANSFORMS`` registries.
 """
+from mbcd_mmaction import compat  # noqa: F401  (before mmaction imports)
 from . import transforms  # noqa: F401
 from .epic_kitchens import (ALL_DOMAINS, ALL_MODALITIES, CLASSES,
                             DOMAIN_PARTICIPANTS, EpicKitchensDataset)

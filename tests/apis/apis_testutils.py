@@ -4,7 +4,7 @@ import os.path as osp
 HERE = osp.dirname(osp.abspath(__file__))
 
 TINY_CONFIG = '''
-custom_imports = dict(imports=['mbcd_mmaction', 'tiny_components'],
+custom_imports = dict(imports=['mbcd_mmaction.registration', 'tiny_components'],
                       allow_failed_imports=False)
 model = dict(type='TinyNet')
 train_dataloader = dict(

@@ -7,7 +7,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-import mbcd_mmaction  # noqa: E402,F401  (compat before mmaction imports)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from apis_testutils import write_tiny_config  # noqa: E402
 
 

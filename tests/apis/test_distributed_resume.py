@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 EXTRA = '''
 default_scope = 'mmaction'
 runner_type = 'MMDGRunner'
-custom_imports = dict(imports=['mbcd_mmaction', 'tiny_components',
+custom_imports = dict(imports=['mbcd_mmaction.registration', 'tiny_components',
                                'mmdg_test_hooks'], allow_failed_imports=False)
 custom_hooks = [dict(type='RankSkewedDrawHook'),
                 dict(type='DumpRandomStateHook')]

@@ -69,7 +69,7 @@ def test_custom_imports_added_when_absent(tmp_path):
     path = tmp_path / 'bare.py'
     path.write_text("model = dict(type='TinyNet')\n")
     cfg = _cfg(str(path))
-    assert cfg.custom_imports.imports == ['mbcd_mmaction']
+    assert cfg.custom_imports.imports == ['mbcd_mmaction.registration']
     assert cfg.custom_imports.allow_failed_imports is False
 
 

@@ -43,7 +43,7 @@ def _components(cfg):
 def test_config_parses_with_consistent_hooks(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmaction'
-    assert 'mbcd_mmaction' in cfg.custom_imports.imports
+    assert 'mbcd_mmaction.registration' in cfg.custom_imports.imports
     from mbcd_mmaction.datasets.protocols import dataset_domains
     domains = dataset_domains(cfg)[0]
     if cfg.get('protocol', 'multi_source') == 'single_source':

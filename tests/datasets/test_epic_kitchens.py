@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-import mbcd_mmaction  # noqa: F401  (registers; compat before mmaction.models)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

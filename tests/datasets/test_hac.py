@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import mbcd_mmaction  # noqa: F401  (registers)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

@@ -6,4 +6,4 @@ for path in (HERE, osp.join(osp.dirname(HERE), 'apis')):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-import mbcd_mmaction  # noqa: E402,F401  (compat before mmaction imports)
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)

@@ -35,7 +35,7 @@ def write_config(directory, body: str, name='cfg') -> str:
     path = osp.join(str(directory), name + '.py')
     with open(path, 'w') as f:
         f.write(f"_base_ = [{DEMO_CONFIG!r}]\n"
-                "custom_imports = dict(imports=['mbcd_mmaction', "
+                "custom_imports = dict(imports=['mbcd_mmaction.registration', "
                 "'mmdg_test_hooks'], allow_failed_imports=False)\n" + body)
     return path
 

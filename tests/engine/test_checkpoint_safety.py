@@ -25,7 +25,7 @@ STOCK = ("default_scope = 'mmaction'\n"
 # cut after half of its bytes by SIGKILL (a crash in the middle of a save).
 DRIVER = r'''
 import os, signal, sys
-import mbcd_mmaction
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mmengine.fileio.backends import local_backend
 original = local_backend.LocalBackend.put
 def put(self, obj, filepath):

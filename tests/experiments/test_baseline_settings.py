@@ -76,7 +76,8 @@ def _train_tool():
 def test_train_tool_applies_the_switch(per_split, monkeypatch, tmp_path):
     tool = _train_tool()
     seen = []
-    monkeypatch.setattr(tool, 'train', seen.append)
+    import mbcd_mmaction.apis
+    monkeypatch.setattr(mbcd_mmaction.apis, 'train', seen.append)
     tool.main([osp.join(REPO, 'configs', 'moosa', 'moosa_hac.py'), '--work-dir',
                str(tmp_path), '--cfg-options', 'target_domain=cartoon',
                f'per_split={per_split}'])

@@ -44,7 +44,7 @@ class ToyMethod(ERM):
 
 TOY_CONFIG = '''
 _base_ = ['../_base_/models/erm.py', '../_base_/experiments/{dataset}.py']
-custom_imports = dict(imports=['mbcd_mmaction', 'toy_method'],
+custom_imports = dict(imports=['mbcd_mmaction.registration', 'toy_method'],
                       allow_failed_imports=False)
 modalities = ('rgb', 'flow', 'audio')
 model = dict(type='ToyMethod', weight=0.01{extra})

@@ -16,7 +16,7 @@ REPO = osp.dirname(osp.dirname(HERE))
 APIS = osp.join(REPO, 'tests', 'apis')
 
 CONFIG = '''
-custom_imports = dict(imports=['mbcd_mmaction', 'tiny_components',
+custom_imports = dict(imports=['mbcd_mmaction.registration', 'tiny_components',
                                'sweep_components'],
                       allow_failed_imports=False)
 model = dict(type='TinyNet')

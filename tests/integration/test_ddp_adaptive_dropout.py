@@ -56,7 +56,7 @@ SPLITS = (8, 5)  # equal halves, and 5 + 11 samples
 
 
 def test_drop_probabilities_use_the_global_batch():
-    import mbcd_mmaction  # noqa: F401
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
     whole = _probs(_logits())  # one process, the whole batch
     assert whole.max() > 0.1  # some modality is dropped at all
     for split in SPLITS:

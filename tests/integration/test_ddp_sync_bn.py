@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope='module')
 def converted():
-    import mbcd_mmaction  # noqa: F401
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
     from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.model import convert_sync_batchnorm

@@ -32,7 +32,7 @@ def test_two_processes_train_from_the_cache(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text(
         f'_base_ = [{DEMO_CONFIG!r}]\n'
-        "custom_imports = dict(imports=['mbcd_mmaction', "
+        "custom_imports = dict(imports=['mbcd_mmaction.registration', "
         "'tests.integration.gmp_ddp_hook'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='TeacherUpdateHook'), "
         "dict(type='RankStateDictHook')]\n")

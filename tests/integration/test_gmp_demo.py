@@ -62,7 +62,7 @@ def test_two_process_ddp_ranks_end_with_identical_weights(tiny_epic_root,
     config = tmp_path / 'gmp_ddp.py'
     config.write_text(
         f'_base_ = [{GMP_DEMO!r}]\n'
-        "custom_imports = dict(imports=['mbcd_mmaction', 'gmp_ddp_hook'], "
+        "custom_imports = dict(imports=['mbcd_mmaction.registration', 'gmp_ddp_hook'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='RankStateDictHook')]\n")
     env = dict(os.environ, PORT=str(_free_port()))

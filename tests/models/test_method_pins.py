@@ -207,7 +207,7 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser(description='Regenerate the pins.')
     parser.add_argument('--write', action='store_true')
     args = parser.parse_args()
-    import mbcd_mmaction  # noqa: F401
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmaction'):
         out = {name: compute(path) for name, path in CASES.items()}

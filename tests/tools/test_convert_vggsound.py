@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-import mbcd_mmaction  # noqa: F401
+import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mbcd_mmaction.models.encoders.vggsound import (
     VGGSoundConversionError, convert_vggsound_state_dict)
 

@@ -1,7 +1,6 @@
 """tools/list_experiments.py: every table cell maps to an existing config,
 a protocol that yields the cell's domains, and a metric key the run
 reports; the tool stays torch-free."""
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -13,12 +12,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _grid():
-    spec = importlib.util.spec_from_file_location(
-        'grid_under_test', osp.join(REPO, 'mbcd_mmaction/experiments/grid.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from mbcd_mmaction.experiments import grid
+    return grid
 
 
 def test_cell_counts_per_table():

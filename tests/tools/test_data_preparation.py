@@ -66,7 +66,7 @@ def test_prepared_layout_audio_flow_and_splits(prepared):
 
 def test_prepared_files_load_through_hac_dataset(prepared):
     out, _ = prepared
-    import mbcd_mmaction  # noqa: F401
+    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmaction.registry import DATASETS

@@ -15,7 +15,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mbcd_mmaction.apis.results import to_jsonable
+from mbcd_mmaction.engine.runner.results import to_jsonable
 from mbcd_mmaction.experiments.selection import EVAL_LOG
 
 
