@@ -277,7 +277,7 @@ def _check_one_backward(seed):
     data = model.data_preprocessor(
         tiny.with_domains(tiny.batch(6, ('flow', 'audio'), seed=seed)), True)
     losses = model(**data, mode='loss')
-    assert losses['gmp_loss_encoder'].item() == 0.0  # value is meaningless
+    assert losses['strategy_loss_encoder'].item() == 0.0  # value is meaningless
     total = sum(v for k, v in losses.items() if 'loss' in k)
     model.zero_grad()
     total.backward()
@@ -295,7 +295,7 @@ def _check_one_backward(seed):
     # the logged total is the real losses' sum (the surrogate adds 0)
     assert total.item() == pytest.approx(
         sum(v.item() for k, v in losses.items()
-            if 'loss' in k and k != 'gmp_loss_encoder'))
+            if 'loss' in k and k != 'strategy_loss_encoder'))
     return projected
 
 
@@ -346,7 +346,7 @@ def test_batched_encoder_gradients_equal_one_backward_each():
     """GMP's two task gradients come from one batched backward, or one
     backward each where a layer's backward communicates (SyncBatchNorm):
     the same gradients either way."""
-    from mbcd_mmaction.models.recognizers.context import vector_jacobians
+    from mbcd_mmaction.structures import vector_jacobians
     torch.manual_seed(0)
     layer = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
                                 torch.nn.BatchNorm2d(4), torch.nn.ReLU())
@@ -399,7 +399,7 @@ def test_gmp_composes_with_mbcd_through_config():
     losses = model.train_step(tiny.with_domains(tiny.batch(4, mods)),
                               wrapper)
     for key in ('flow_loss_cls', 'flow_loss_domain', 'fused_loss_cls',
-                'loss_distill', 'gmp_loss_encoder', 'flow_drop_prob',
+                'loss_distill', 'strategy_loss_encoder', 'flow_drop_prob',
                 'audio_gmp_k'):
         assert key in losses
     after = model.state_dict()

@@ -4,7 +4,7 @@ from typing import Dict, Mapping, Sequence, Tuple
 import torch
 from mmengine.model import BaseModule
 
-from ..recognizers.context import ForwardContext, Grads, InjectGradients
+from mbcd_mmaction.structures import ForwardContext, Grads, InjectGradients
 
 
 class BaseGradientStrategy(BaseModule):

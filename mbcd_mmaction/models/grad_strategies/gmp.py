@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import ModuleDict
 
-from ..recognizers.context import ForwardContext, Grads
+from mbcd_mmaction.structures import ForwardContext, Grads
 from .base import BaseGradientStrategy
 
 class _GradientReversal(torch.autograd.Function):

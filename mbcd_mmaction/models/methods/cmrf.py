@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmaction.registry import MODELS
 from mmengine.model import ModuleDict
 
-from ..recognizers.context import ForwardContext
+from mbcd_mmaction.structures import ForwardContext
 from .simmmdg_family import SimMMDGFamily
 
 

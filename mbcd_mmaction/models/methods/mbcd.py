@@ -6,7 +6,7 @@ import torch
 from mmaction.registry import MODELS
 
 from ..necks import AdaptiveDropoutFusion
-from ..recognizers.context import ForwardContext
+from mbcd_mmaction.structures import ForwardContext
 from .ema import EMA
 
 

@@ -4,7 +4,7 @@ from typing import Dict
 import torch
 from mmaction.registry import MODELS
 
-from ..recognizers.context import ForwardContext
+from mbcd_mmaction.structures import ForwardContext
 from .simmmdg_family import SimMMDGFamily
 
 

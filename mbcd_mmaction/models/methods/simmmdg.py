@@ -6,7 +6,7 @@ from mmaction.registry import MODELS
 from mmengine.model import ModuleDict
 
 from ..losses import split_shared_specific
-from ..recognizers.context import ForwardContext
+from mbcd_mmaction.structures import ForwardContext
 from .simmmdg_family import SimMMDGFamily
 
 

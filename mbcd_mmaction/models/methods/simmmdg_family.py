@@ -4,7 +4,7 @@ from typing import Dict, Mapping, Optional
 
 import torch
 
-from ..recognizers.context import ForwardContext
+from mbcd_mmaction.structures import ForwardContext
 from .erm import ERM
 
 

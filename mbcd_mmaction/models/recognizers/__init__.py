@@ -1,5 +1,3 @@
-from .context import ForwardContext, vector_jacobians
 from .multimodal_recognizer import MultiModalRecognizer, summed_losses
 
-__all__ = ['ForwardContext', 'MultiModalRecognizer', 'summed_losses',
-           'vector_jacobians']
+__all__ = ['MultiModalRecognizer', 'summed_losses']

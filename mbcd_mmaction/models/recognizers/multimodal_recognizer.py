@@ -10,7 +10,7 @@ from mmengine.model import BaseModel, ModuleDict
 
 from ..data_preprocessors import TrunkOutputs
 from ..encoders.pretrained import PretrainedWeightsError
-from .context import ForwardContext
+from mbcd_mmaction.structures import ForwardContext
 
 
 def _default_preprocessor(modalities) -> dict:
@@ -382,7 +382,7 @@ class MultiModalRecognizer(BaseModel):
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
         """The named steps in order. With detached leaves, the encoder
         gradients computed in the forward go into the one backward through
-        zero-valued terms: a strategy's in ``gmp_loss_encoder``; without
+        zero-valued terms: a strategy's in ``strategy_loss_encoder``; without
         one, each ``{m}_loss_cls`` carries its modality's (the uni-modal
         term's gradient, already computed for the method, e.g. MBCD's
         look-ahead, plus what the method's losses send through the leaf)."""
@@ -417,7 +417,7 @@ class MultiModalRecognizer(BaseModel):
             late = summed_losses(own) if ctx.leaf_passthrough is None \
                 else []
             if strategy is not None:
-                losses['gmp_loss_encoder'] = strategy.encoder_loss(
+                losses['strategy_loss_encoder'] = strategy.encoder_loss(
                     ctx, modulated, late)
             else:
                 feature_grads = ctx.leaf_feature_grads(late)
