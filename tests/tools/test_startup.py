@@ -48,3 +48,14 @@ def test_registration_module_registers_everything():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ['MBCD', 'TeacherUpdateHook']
+
+
+def test_dataset_checker_does_not_import_the_models():
+    probe = ('import sys\n'
+             'import mbcd_mmaction.datasets.preparation.check\n'
+             'print(sorted(m for m in sys.modules\n'
+             '             if m.startswith("mbcd_mmaction.models")))\n')
+    out = subprocess.run([sys.executable, '-c', probe], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == '[]'

@@ -288,7 +288,6 @@ def build_data_lists(cfg, loaders: Sequence[str] = (
     applied; datasets built without pipelines, so nothing is decoded).
     Split or annotation files that are missing or malformed raise.
     ``with_needs``: values are ``(infos, pipeline_needs(pipeline))``."""
-    import mbcd_mmaction.registration  # noqa: F401  (registers every component)
     from mmaction.registry import DATASETS
     from mmengine.registry import init_default_scope
 
