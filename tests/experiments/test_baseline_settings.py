@@ -1,4 +1,4 @@
-"""The authors' per-split settings table (BASELINES.md sections 2-4) and
+"""The authors' per-split settings table (docs/methods.md) and
 the ``per_split`` switch through tools/train.py."""
 import importlib.util
 import os.path as osp

@@ -1,4 +1,4 @@
-"""Hand-checkable cases of the baselines' losses (BASELINES.md section 7)."""
+"""Hand-checkable cases of the baselines' losses."""
 import math
 
 import pytest
@@ -68,7 +68,7 @@ def test_rna_needs_two_known_modalities():
 
 # -- SupCon -------------------------------------------------------------------
 def _supcon_by_hand(z, labels, t=0.1, tb=0.07):
-    """The formula of BASELINES.md section 2, one anchor at a time."""
+    """The SupCon formula (docs/methods.md), one anchor at a time."""
     b, m = z.shape[:2]
     anchors = [(i, v) for v in range(m) for i in range(b)]
     total = 0
