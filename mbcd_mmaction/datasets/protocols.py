@@ -46,6 +46,8 @@ Model components that need the training domains (a domain discriminator)
 declare ``source_domains=None``; :func:`apply_protocol` fills every such
 key under ``cfg.model`` with the protocol's source domains, in order.
 """
+import difflib
+import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -323,16 +325,32 @@ def _all_datasets(cfg):
             yield loader_key, dataset_cfg
 
 
-def _as_written(cfg, keys: Sequence[str]) -> Dict[str, object]:
-    """The top-level ``keys`` of ``cfg``'s config file as written (before
-    ``--cfg-options``), each None when ``cfg`` has no file or no such key.
-    The file is parsed once for all the keys (parsing resolves every base
-    file)."""
+#: (path, mtime_ns, size) -> the config file parsed without options
+_WRITTEN_CACHE: Dict[tuple, object] = {}
+
+
+def _written_config(cfg):
+    """``cfg``'s config file parsed as written (before ``--cfg-options``),
+    or None when ``cfg`` has no file. Parsed once per file version (parsing
+    resolves every base file); the result must not be modified."""
     filename = getattr(cfg, 'filename', None)
     if not filename or not osp.isfile(filename):
+        return None
+    stat = os.stat(filename)
+    key = (osp.abspath(filename), stat.st_mtime_ns, stat.st_size)
+    if key not in _WRITTEN_CACHE:
+        from mmengine.config import Config
+        _WRITTEN_CACHE.clear()
+        _WRITTEN_CACHE[key] = Config.fromfile(filename)
+    return _WRITTEN_CACHE[key]
+
+
+def _as_written(cfg, keys: Sequence[str]) -> Dict[str, object]:
+    """The top-level ``keys`` of ``cfg``'s config file as written (before
+    ``--cfg-options``), each None when ``cfg`` has no file or no such key."""
+    written = _written_config(cfg)
+    if written is None:
         return dict.fromkeys(keys)
-    from mmengine.config import Config
-    written = Config.fromfile(filename)
     return {key: written.get(key, None) for key in keys}
 
 
@@ -407,13 +425,102 @@ def apply_top_level(cfg):
 PROTOCOL_KEYS = ('target_domain', 'source_domain', 'protocol')
 
 
+#: Top-level keys mmengine's runner reads (``Runner.from_cfg`` and the
+#: stock tools) and those this package reads. A key outside this set is
+#: only accepted when the config file itself defines it.
+RUNNER_TOP_LEVEL_KEYS = frozenset({
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+    'visualizer', 'default_scope', 'randomness', 'experiment_name',
+    'runner_type', 'model_wrapper_cfg', 'compile', 'strategy',
+    'custom_imports', 'vis_backends', 'dist_params', 'cfg',
+    'find_unused_parameters', 'activation_checkpointing',
+    'efficient_conv_bn_eval', 'cudnn_benchmark', 'dist_cfg', 'mp_cfg',
+    'resource_limit'})
+EXPERIMENT_TOP_LEVEL_KEYS = frozenset({
+    'protocol', 'target_domain', 'source_domain', 'domain', 'target_split',
+    'all_domains', 'modalities', 'data_root', 'num_classes', 'per_split',
+    'baseline', 'allow_target_in_training', 'trunk_cache', 'sync_bn'})
+KNOWN_TOP_LEVEL_KEYS = RUNNER_TOP_LEVEL_KEYS | EXPERIMENT_TOP_LEVEL_KEYS
+
+#: protocol -> the domain keys it reads (:data:`PROTOCOLS`)
+PROTOCOL_DOMAIN_KEYS = {
+    'multi_source': ('target_domain', ),
+    'single_source': ('source_domain', ),
+    'in_domain': ('domain', 'target_domain'),
+}
+
+
+def _did_you_mean(key: str, candidates) -> str:
+    close = difflib.get_close_matches(key, sorted(candidates), n=3,
+                                      cutoff=0.6)
+    return f'; did you mean {" or ".join(map(repr, close))}?' if close \
+        else ''
+
+
+def check_top_level_keys(cfg) -> None:
+    """Refuse a top-level key that neither the config file defines nor
+    anything reads (:data:`KNOWN_TOP_LEVEL_KEYS`): a typo in
+    ``--cfg-options`` (``target_domian=D2``) would otherwise run the
+    defaults. A config without a file (a dict built in code) defines all
+    its keys."""
+    written = _written_config(cfg)
+    if written is None:
+        return
+    defined = set(written.keys())
+    allowed = defined | KNOWN_TOP_LEVEL_KEYS
+    unknown = [key for key in cfg.keys() if key not in allowed]
+    if unknown:
+        key = unknown[0]
+        raise KeyError(
+            f'{key}={cfg[key]!r} (a top-level key, e.g. from --cfg-options) '
+            f'is not used: neither {cfg.filename} defines it nor does any '
+            f'part of the run read it{_did_you_mean(key, allowed)}'
+            + (f' (unknown keys: {unknown})' if len(unknown) > 1 else ''))
+
+
+def check_protocol_keys(cfg) -> None:
+    """Refuse a protocol domain key (``target_domain``, ``source_domain``,
+    ``domain``) given on top of the config file (absent there, or another
+    value) that the chosen protocol does not read, e.g. ``source_domain=D2``
+    without ``protocol=single_source``. A key the file itself sets (the
+    default ``target_domain`` of a multi-source config) may stay unused."""
+    protocol = cfg.get('protocol', 'multi_source')
+    if protocol not in PROTOCOL_DOMAIN_KEYS:
+        return  # protocol_domains names the unknown protocol
+    written = _written_config(cfg)
+    if written is None:
+        return
+    used = PROTOCOL_DOMAIN_KEYS[protocol]
+    if protocol == 'in_domain':  # `domain` replaces target_domain
+        used = ('domain', ) if cfg.get('domain', None) is not None else \
+            ('target_domain', )
+    for key in sorted({k for keys in PROTOCOL_DOMAIN_KEYS.values()
+                       for k in keys}):
+        value = cfg.get(key, None)
+        if key in used or value is None or written.get(key, None) == value:
+            continue
+        users = [p for p, keys in PROTOCOL_DOMAIN_KEYS.items() if key in keys]
+        raise KeyError(
+            f'{key}={value!r} is not used by protocol={protocol!r} (it reads '
+            f'{" / ".join(used)}); {key} is read by protocol '
+            f'{" or ".join(users)}. Set e.g. --cfg-options '
+            f'protocol={users[0]} {key}={value}, or drop {key}.')
+
+
 def apply_experiment(cfg):
-    """What building a runner does to a config: :func:`apply_protocol`
-    (then a baseline's per-split settings when ``per_split=True``) when it
-    names a protocol or its domains (:data:`PROTOCOL_KEYS`), else
-    :func:`apply_top_level` only (plain mmaction configs pass through
-    untouched). Returns ``cfg``."""
+    """What building a runner does to a config: the key checks
+    (:func:`check_top_level_keys`, :func:`check_protocol_keys`), then
+    :func:`apply_protocol` (then a baseline's per-split settings when
+    ``per_split=True``) when it names a protocol or its domains
+    (:data:`PROTOCOL_KEYS`), else :func:`apply_top_level` only (plain
+    mmaction configs pass through untouched). Returns ``cfg``."""
+    check_top_level_keys(cfg)
     if any(cfg.get(key, None) is not None for key in PROTOCOL_KEYS):
+        check_protocol_keys(cfg)
         apply_protocol(cfg)
         # A baseline's authors' per-split settings (``per_split=True``)
         # depend on the split, so they follow the protocol.

@@ -74,7 +74,9 @@ def test_config_file_parsed_once_per_resolution(monkeypatch):
     (data_root and num_classes) from one parse of the file, not one each."""
     from mmengine.config import Config
 
+    from mbcd_mmaction.datasets import protocols
     from mbcd_mmaction.datasets.protocols import apply_top_level
+    monkeypatch.setattr(protocols, '_WRITTEN_CACHE', {})
     cfg = Config.fromfile(DEMO)
     cfg.merge_from_dict(dict(data_root='/elsewhere/epic', num_classes=5))
     parsed = []

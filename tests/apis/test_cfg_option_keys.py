@@ -1,0 +1,69 @@
+"""Issue 17 item 1: a top-level key nothing reads (a typo in
+--cfg-options) or a protocol key the chosen protocol does not read is an
+error with a did-you-mean, on our tools' path (setup_cfg) and on the stock
+`mim train` path (MMDGRunner.from_cfg)."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from mbcd_mmaction.apis import build_train_parser, setup_cfg
+from mbcd_mmaction.datasets.protocols import apply_experiment
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = osp.join(REPO, 'configs', 'mbcd', 'mbcd_epic_demo.py')
+
+
+def _cfg(*options):
+    return setup_cfg(build_train_parser().parse_args(
+        [DEMO, '--cfg-options', *options]))
+
+
+@pytest.mark.parametrize('option, suggestion', [
+    ('target_domian=D2', 'target_domain'),
+    ('protocl=single_source', 'protocol'),
+    ('modality=audio', 'modalities'),
+    ('per_spilt=True', 'per_split'),
+])
+def test_misspelt_top_level_key_is_an_error(option, suggestion):
+    key = option.split('=')[0]
+    with pytest.raises(KeyError, match=rf"{key}=.*did you mean "
+                       rf".*'{suggestion}'"):
+        _cfg(option)
+
+
+def test_misspelt_key_refused_on_the_stock_runner_path():
+    """`mim train` builds the runner with MMDGRunner.from_cfg, which applies
+    the experiment (and so the key check) itself."""
+    cfg = Config.fromfile(DEMO)
+    cfg.merge_from_dict({'target_domian': 'D2'})
+    with pytest.raises(KeyError, match="did you mean 'target_domain'"):
+        apply_experiment(cfg)
+    from mbcd_mmaction.engine.runner.mmdg_runner import MMDGRunner
+    cfg.work_dir = '/nonexistent/never_created'
+    with pytest.raises(KeyError, match="did you mean 'target_domain'"):
+        MMDGRunner.from_cfg(cfg)
+
+
+def test_keys_the_config_defines_or_the_run_reads_are_accepted(tmp_path):
+    cfg = _cfg('target_domain=D2', 'per_split=False', 'modalities=va')
+    assert cfg.target_domain == 'D2'
+    # a key the config file itself defines is the config's business
+    custom = tmp_path / 'custom.py'
+    custom.write_text(f"_base_ = [{DEMO!r}]\nmy_note = 'x'\n")
+    cfg = setup_cfg(build_train_parser().parse_args(
+        [str(custom), '--cfg-options', 'my_note=y']))
+    assert cfg.my_note == 'y'
+
+
+def test_protocol_key_the_protocol_does_not_read_is_an_error():
+    with pytest.raises(KeyError, match=r"source_domain='D2' is not used by "
+                       r"protocol='multi_source'.*protocol=single_source"):
+        _cfg('source_domain=D2')
+    with pytest.raises(KeyError, match=r"target_domain='D2' is not used by "
+                       r"protocol='single_source'"):
+        _cfg('protocol=single_source', 'source_domain=D1',
+             'target_domain=D2')
+    # the file's own default target_domain may stay unused
+    cfg = _cfg('protocol=single_source', 'source_domain=D2')
+    assert cfg.train_dataloader.dataset.domains == ['D2']
