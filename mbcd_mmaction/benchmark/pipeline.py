@@ -122,3 +122,30 @@ def decoder_throughput(roots: Dict[str, str], clip_len: int,
                 readers[name](path)
         out[name] = passes * len(videos) / (time.perf_counter() - start)
     return out
+
+
+def loader_throughput(config_root: str, roots: Dict[str, str],
+                      workers: List[int], batch_size: int,
+                      batches: int) -> dict:
+    """``{workers: clips/s}`` of a DataLoader over the generated EPIC frames
+    (jpgs, all three modalities, the demo's training pipeline) with that
+    many worker processes (0: in this process), after its first batch."""
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader, RandomSampler
+    mods = MODALITY_SETS['all']
+    ds = DATASETS.build(dict(
+        type='EpicKitchensDataset', layout='frames', data_root=roots['epic'],
+        domains=['D1'], split='train', modalities=mods,
+        pipeline=_pipeline(config_root, 'epic', mods)))
+    out = {}
+    for n in workers:
+        sampler = RandomSampler(ds, replacement=True,
+                                num_samples=batch_size * (batches + 1))
+        loader = DataLoader(ds, batch_size=batch_size, sampler=sampler,
+                            num_workers=n, collate_fn=pseudo_collate)
+        it = iter(loader)
+        next(it)  # starts the workers
+        start = time.perf_counter()
+        count = sum(len(batch['data_samples']) for batch in it)
+        out[str(n)] = count / (time.perf_counter() - start)
+    return out

@@ -65,4 +65,10 @@ def format_report(result: dict) -> str:
         out.append('decoders, clips/s: ' + ', '.join(
             f'{k} {_num(dec[k], ".2f")}' for k in ('decord', 'av',
                                                    'torchcodec')))
+        loader = data.get('loader_clips_per_sec')
+        if loader:
+            out.append(f"DataLoader (epic frames, all, batch "
+                       f"{loader['batch_size']}), clips/s by workers: "
+                       + ', '.join(f'{n}: {r:.2f}' for n, r in
+                                   loader['by_workers'].items()))
     return '\n'.join(out) + '\n'

@@ -12,7 +12,8 @@ from mmengine.registry import init_default_scope
 from mbcd_mmaction.engine.runner.host_memory import \
     retain_freed_host_memory
 
-from .pipeline import decoder_throughput, generate_data, pipeline_throughput
+from .pipeline import (decoder_throughput, generate_data, loader_throughput,
+                       pipeline_throughput)
 from .training import SHAPES, benchmark_methods, discover_methods
 
 MODALITIES = ('rgb', 'flow', 'audio')
@@ -58,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar=('W', 'H'),
                    help='generated frame size (default 456 256, '
                    "EPIC's; smoke 64 36)")
+    p.add_argument('--loader-workers', type=int, nargs='+', default=None,
+                   metavar='N',
+                   help='also measure a DataLoader over the generated EPIC '
+                   'frames (all modalities) with each of these worker counts')
+    p.add_argument('--loader-batches', type=int, default=8,
+                   help='timed batches per --loader-workers count')
     p.add_argument('--json', action='store_true',
                    help='print every figure as one JSON object instead of '
                    'the table')
@@ -130,6 +137,9 @@ def run_benchmark(args) -> dict:
             per_worker = pipeline_throughput(args.config_root, roots, passes)
             decoders = decoder_throughput(roots, clip_len=8,
                                           frame_interval=2, passes=passes)
+            loader = loader_throughput(
+                args.config_root, roots, args.loader_workers, batch_size,
+                args.loader_batches) if args.loader_workers else None
         out['data'] = dict(
             frame_size=list(frame_size), clips_per_dataset=clips,
             passes=passes, generate_seconds=generate_s,
@@ -137,6 +147,10 @@ def run_benchmark(args) -> dict:
             'train_pipeline',
             clips_per_sec_per_worker=per_worker,
             decoder_clips_per_sec=decoders)
+        if loader is not None:
+            out['data']['loader_clips_per_sec'] = dict(
+                batch_size=batch_size, batches=args.loader_batches,
+                by_workers=loader)
         # Workers one GPU/CPU needs so that decoding keeps pace with
         # training: batch / (seconds per iteration x clips/s per worker).
         all_rate = per_worker['epic_frames_jpg']['all']

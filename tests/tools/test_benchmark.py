@@ -18,7 +18,7 @@ def test_benchmark_smoke_prints_every_figure(tmp_path):
     output = tmp_path / 'benchmark.json'
     proc = subprocess.run(
         [sys.executable, 'tools/benchmark.py', '--smoke', '--json',
-         '--output', str(output)], cwd=ROOT,
+         '--output', str(output), '--loader-workers', '0', '1'], cwd=ROOT,
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
@@ -58,6 +58,10 @@ def test_benchmark_smoke_prints_every_figure(tmp_path):
     assert decoders['decord'] > 0
     assert set(decoders) >= {'decord', 'av', 'torchcodec'}
 
+    loader = data['loader_clips_per_sec']
+    assert set(loader['by_workers']) == {'0', '1'}
+    assert all(r > 0 for r in loader['by_workers'].values())
+
     # What the terminal shows without --json: one row per method.
     from mbcd_mmaction.benchmark.report import format_report
     lines = format_report(out).splitlines()
@@ -83,3 +87,17 @@ def test_stops_with_advice_before_the_host_runs_out_of_memory(monkeypatch):
             dict(erm=methods['erm']), training.SHAPES['smoke'],
             ('rgb', 'flow', 'audio'), 2, 0, 1, 1, torch.device('cpu'),
             False, False, False, smoke=True)
+
+    # tools/gpu_check.sh's summary of the same JSON (as steps and full
+    # benchmark; a one-GPU machine skips the NCCL step).
+    from mbcd_mmaction.benchmark.gpu_check import summarize
+    for name in ('steps.json', 'full.json'):
+        (tmp_path / name).write_text(output.read_text())
+    (tmp_path / 'ddp.skipped').write_text('1 GPU(s) visible')
+    summary = summarize(str(tmp_path))
+    assert summary['ok'] is True
+    assert summary['ddp_nccl_2_vs_1'] == dict(ok=None,
+                                              skipped='1 GPU(s) visible')
+    full = summary['benchmark_full']
+    assert full['methods']['mbcd']['top_stage_passes_bwd'] == 2
+    assert set(full['loader_clips_per_sec']['by_workers']) == {'0', '1'}
