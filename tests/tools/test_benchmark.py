@@ -76,18 +76,6 @@ def test_benchmark_smoke_prints_every_figure(tmp_path):
     assert rows['mbcd'][3] == '2/2'
     assert any(line.startswith('epic_frames_jpg') for line in lines)
 
-
-def test_stops_with_advice_before_the_host_runs_out_of_memory(monkeypatch):
-    from mbcd_mmaction.benchmark import training
-    monkeypatch.setattr(training, 'MIN_AVAILABLE_BYTES', 1 << 60)
-    methods = training.discover_methods(os.path.join(ROOT, 'configs'))
-    with pytest.raises(training.HostMemoryExhausted,
-                       match=r'1 of 1 methods held \(erm\).*--methods'):
-        training.benchmark_methods(
-            dict(erm=methods['erm']), training.SHAPES['smoke'],
-            ('rgb', 'flow', 'audio'), 2, 0, 1, 1, torch.device('cpu'),
-            False, False, False, smoke=True)
-
     # tools/gpu_check.sh's summary of the same JSON (as steps and full
     # benchmark; a one-GPU machine skips the NCCL step).
     from mbcd_mmaction.benchmark.gpu_check import summarize
@@ -101,3 +89,15 @@ def test_stops_with_advice_before_the_host_runs_out_of_memory(monkeypatch):
     full = summary['benchmark_full']
     assert full['methods']['mbcd']['top_stage_passes_bwd'] == 2
     assert set(full['loader_clips_per_sec']['by_workers']) == {'0', '1'}
+
+
+def test_stops_with_advice_before_the_host_runs_out_of_memory(monkeypatch):
+    from mbcd_mmaction.benchmark import training
+    monkeypatch.setattr(training, 'MIN_AVAILABLE_BYTES', 1 << 60)
+    methods = training.discover_methods(os.path.join(ROOT, 'configs'))
+    with pytest.raises(training.HostMemoryExhausted,
+                       match=r'1 of 1 methods held \(erm\).*--methods'):
+        training.benchmark_methods(
+            dict(erm=methods['erm']), training.SHAPES['smoke'],
+            ('rgb', 'flow', 'audio'), 2, 0, 1, 1, torch.device('cpu'),
+            False, False, False, smoke=True)
