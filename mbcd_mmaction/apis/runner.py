@@ -90,14 +90,25 @@ def _save_best_of_cfg(cfg) -> Optional[list]:
 
 def check_model_selection_cfg(cfg: Config) -> None:
     """Refuse configs with which the best source-val checkpoint cannot be
-    selected, before any training time is spent."""
+    selected, before any training time is spent.
+
+    mmengine's own ``CheckpointHook`` in ``default_hooks`` becomes
+    :class:`~mbcd_mmaction.engine.hooks.SafeCheckpointHook` (same
+    arguments): the selection rule of every method is that a tie goes to
+    the later epoch, which mmengine's strict comparison does not do.
+    """
     if not _save_best_of_cfg(cfg):
         raise ModelSelectionError(
             'The config has no `default_hooks.checkpoint.save_best`: the '
             'best source-validation checkpoint cannot be selected, and '
             'testing the last weights instead is not the protocol. Set e.g. '
-            "default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
+            "default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook', "
             "save_best='auto', rule='greater')).")
+    hook = (cfg.get('default_hooks', None) or {}).get('checkpoint', None)
+    if hook and hook.get('type', None) in (
+            'CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
+        from mbcd_mmaction.engine.hooks import SafeCheckpointHook
+        hook['type'] = SafeCheckpointHook
     missing = [k for k in ('val_dataloader', 'val_cfg', 'val_evaluator')
                if cfg.get(k, None) is None]
     if missing:

@@ -7,7 +7,9 @@ with ``val`` and ``target`` metrics per model, ``teacher`` / ``student``).
 * :class:`SourceValidation` (``'source_val'``, the default and the papers'
   rule): the epoch with the best source-validation accuracy; it is the
   epoch of the checkpoint that training keeps and tests
-  (``CheckpointHook(save_best=..., rule='greater')``: the first best).
+  (``SafeCheckpointHook(save_best=..., rule='greater')``). A tie goes to
+  the later epoch, as in the authors' training scripts
+  (``if currentvalAcc >= BestAcc``).
 * :class:`Oracle` (``'oracle'``): the epoch with the best target accuracy,
   an upper bound that looks at the test data; report it separately and
   marked as such.
@@ -73,8 +75,8 @@ class SelectionMethod:
                target_metric: str = VAL_METRIC,
                val_metric: str = VAL_METRIC,
                model: Optional[str] = None) -> Optional[Selected]:
-        """The first record with the highest :meth:`score` (None if no
-        record has one).
+        """The record with the highest :meth:`score`, the latest of tied
+        ones (None if no record has one).
 
         Args:
             records: From :func:`read_eval_log`.
@@ -90,7 +92,7 @@ class SelectionMethod:
             name = model or record.get('selected', 'student')
             score = self.score(record, name, target_metric, val_metric)
             if score is not None and (best_score is None or
-                                      score > best_score):
+                                      score >= best_score):
                 best, best_score = (record, name), score
         if best is None:
             return None

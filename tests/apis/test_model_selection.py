@@ -30,7 +30,10 @@ def _ckpt_weights(path):
 
 
 @pytest.mark.parametrize('schedule,best_epoch', [((0.9, 0.5, 0.7), 1),
-                                                 ((0.1, 0.8, 0.3), 2)])
+                                                 ((0.1, 0.8, 0.3), 2),
+                                                 # a tie: the later epoch,
+                                                 # as the authors' scripts
+                                                 ((0.5, 0.8, 0.8), 3)])
 def test_best_val_checkpoint_is_tested(tmp_path, schedule, best_epoch):
     cfg, work_dir = _train(tmp_path, schedule=schedule)
     results = train(cfg)

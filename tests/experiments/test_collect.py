@@ -82,16 +82,17 @@ def _log(work_dir, rows):
 
 def test_selection_rules_and_oracle_table(tmp_path):
     work_dir = _result(str(tmp_path), 'erm_epic_vaf/in_domain_D1', 0, 0.5)
-    # epochs: val 0.6, 0.8, 0.8 (first best: epoch 2), target best epoch 3
-    _log(work_dir, [(0.6, 0.30), (0.8, 0.40), (0.8, 0.90)])
+    # epochs: val 0.6, 0.8, 0.8, 0.7 (tied best: the later, epoch 3),
+    # target best epoch 4
+    _log(work_dir, [(0.6, 0.30), (0.8, 0.40), (0.8, 0.50), (0.7, 0.90)])
     with open(osp.join(work_dir, 'eval_log.jsonl'), 'a') as f:
-        f.write('{"epoch": 4, "val"')  # torn line of a killed run
+        f.write('{"epoch": 5, "val"')  # torn line of a killed run
     records = read_eval_log(work_dir)
-    assert [r['epoch'] for r in records] == [1, 2, 3]
+    assert [r['epoch'] for r in records] == [1, 2, 3, 4]
     chosen = SourceValidation().select(records)
     assert (chosen.epoch, chosen.val_score, chosen.target_score) == \
-        (2, 0.8, 0.4)
-    assert Oracle().select(records).epoch == 3
+        (3, 0.8, 0.5)
+    assert Oracle().select(records).epoch == 4
     assert Oracle().select(records, model='student').target_score == 1.0
     assert SELECTIONS['oracle'].oracle and not SELECTIONS['source_val'].oracle
     markdown, _ = collect(str(tmp_path), [3], [0], 'oracle',

@@ -45,7 +45,16 @@ class SafeCheckpointHook(CheckpointHook):
       exists. ``meta.epoch`` is the number of completed epochs and
       ``meta.iter`` the iterations done, so ``MMDGRunner`` resumes inside
       the epoch (``ResumableEpochBasedTrainLoop``). 0 turns them off.
+    * **ties keep the later epoch** for ``save_best`` (``rule='greater'``:
+      ``>=`` instead of mmengine's ``>``).
     """
+
+    #: ties go to the later checkpoint (mmengine compares strictly): the
+    #: authors' training scripts keep the newest best
+    #: (``if currentvalAcc >= BestAcc``), so with a saturated source
+    #: validation the selected epoch is the last of the tied ones
+    rule_map = {'greater': lambda x, y: x >= y,
+                'less': lambda x, y: x <= y}
 
     def __init__(self, *args, iter_interval: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
