@@ -107,8 +107,8 @@ def check_model_selection_cfg(cfg: Config) -> None:
     hook = (cfg.get('default_hooks', None) or {}).get('checkpoint', None)
     if hook and hook.get('type', None) in (
             'CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
-        from mbcd_mmaction.engine.hooks import SafeCheckpointHook
-        hook['type'] = SafeCheckpointHook
+        # scoped: found from configs without default_scope='mmaction' too
+        hook['type'] = 'mmaction.SafeCheckpointHook'
     missing = [k for k in ('val_dataloader', 'val_cfg', 'val_evaluator')
                if cfg.get(k, None) is None]
     if missing:

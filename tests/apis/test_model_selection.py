@@ -33,7 +33,7 @@ def _ckpt_weights(path):
                                                  ((0.1, 0.8, 0.3), 2),
                                                  # a tie: the later epoch,
                                                  # as the authors' scripts
-                                                 ((0.5, 0.8, 0.8), 3)])
+                                                 ((0.8, 0.8, 0.5), 2)])
 def test_best_val_checkpoint_is_tested(tmp_path, schedule, best_epoch):
     cfg, work_dir = _train(tmp_path, schedule=schedule)
     results = train(cfg)

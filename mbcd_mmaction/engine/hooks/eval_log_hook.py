@@ -14,6 +14,7 @@ from mmaction.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop
 
 from mbcd_mmaction.engine.runner.results import to_jsonable
 from mbcd_mmaction.experiments.selection import EVAL_LOG
@@ -68,10 +69,12 @@ class EvalLogHook(Hook):
             validation. Defaults to True.
         evaluate_student (bool): Also evaluate the student of a model with a
             teacher (one more pass over each split). Defaults to True.
-        target_interval (int): Evaluate the target at every
-            ``target_interval``-th validation (and its other models'
-            source-val); the others log the ValLoop's metrics only.
-            Defaults to 1.
+        target_interval (int): Evaluate the target (and the other
+            models' source-val) at every ``target_interval``-th validation
+            of training, mmengine's every-N convention (validations N, 2N,
+            ...), and always at the last one; the others log the ValLoop's
+            metrics only. Counted from the loop's progress, so a resumed
+            run scores the same validations. Defaults to 1.
     """
 
     priority = 'LOW'
@@ -86,7 +89,6 @@ class EvalLogHook(Hook):
         self.evaluate_target = evaluate_target
         self.evaluate_student = evaluate_student
         self.target_interval = target_interval
-        self._num_validations = 0
         self._built = {}  # loader key -> (dataloader, evaluator) or None
 
     # -- helpers ---------------------------------------------------------
@@ -109,6 +111,24 @@ class EvalLogHook(Hook):
             self._built[loader_key] = self._build(runner, loader_key,
                                                   evaluator_key)
         return self._built[loader_key]
+
+    def _scores_target(self, runner) -> bool:
+        """Whether this validation is a ``target_interval``-th one of the
+        training loop (or its last, or a validation outside training)."""
+        loop = getattr(runner, '_train_loop', None)
+        if self.target_interval == 1 or not isinstance(loop, BaseLoop) or \
+                not hasattr(loop, 'val_interval'):
+            return True
+        by_epoch = hasattr(loop, 'max_epochs')
+        done = runner.epoch if by_epoch else runner.iter
+        end = loop.max_epochs if by_epoch else loop.max_iters
+        if done >= end:
+            return True
+        # validations so far: mmengine validates at multiples of
+        # val_interval from val_begin on
+        interval, begin = loop.val_interval, getattr(loop, 'val_begin', 1)
+        number = done // interval - (max(begin, 1) - 1) // interval
+        return number % self.target_interval == 0
 
     @staticmethod
     def _build(runner, loader_key: str, evaluator_key: str):
@@ -154,9 +174,7 @@ class EvalLogHook(Hook):
         record = dict(epoch=runner.epoch, iter=runner.iter,
                       selected=variants[0],
                       val={variants[0]: dict(metrics or {})}, target={})
-        self._num_validations += 1
-        full = (self._num_validations - 1) % self.target_interval == 0
-        if full:
+        if self._scores_target(runner):
             with _preserved_rng():
                 source = self._loader(runner, 'val_dataloader',
                                       'val_evaluator') \

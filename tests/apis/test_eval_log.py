@@ -1,0 +1,28 @@
+"""The eval log of a real (tiny) run: which validations score the target,
+and what each line says about the run that wrote it."""
+import json
+import os.path as osp
+
+from apis_testutils import write_tiny_config
+from mbcd_mmaction.apis import build_runner, build_train_parser, setup_cfg
+
+
+def _run(tmp_path, max_epochs, hook, extra_args=()):
+    config = write_tiny_config(tmp_path, max_epochs=max_epochs,
+                               schedule=[0.5] * max_epochs)
+    with open(config, 'a') as f:
+        f.write(f"custom_hooks = [dict(type='mmaction.EvalLogHook', "
+                f"{hook})]\n")
+    work_dir = str(tmp_path / 'work')
+    cfg = setup_cfg(build_train_parser().parse_args(
+        [config, '--work-dir', work_dir, '--seed', '0', *extra_args]))
+    build_runner(cfg).train()
+    with open(osp.join(work_dir, 'eval_log.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_target_interval_follows_every_n_and_keeps_the_last(tmp_path):
+    records = _run(tmp_path, 10, 'target_interval=4')
+    assert [r['epoch'] for r in records] == list(range(1, 11))
+    # validations 4, 8 and the last (10); not 1, 5, 9
+    assert [r['epoch'] for r in records if r['target']] == [4, 8, 10]
