@@ -13,10 +13,12 @@ def main(argv=None):
     args = build_test_parser().parse_args(argv)
     # after parsing: --help answers without importing torch and mmaction
     import mbcd_mmaction.registration  # noqa: F401  (registers every component)
-    from mbcd_mmaction.apis import setup_test_cfg, shutdown_distributed, test
+    from mbcd_mmaction.apis import (run_request, setup_test_cfg,
+                                    shutdown_distributed, test)
     succeeded = False
     try:
-        test(setup_test_cfg(args), strict=not args.allow_key_mismatch)
+        test(setup_test_cfg(args), strict=not args.allow_key_mismatch,
+             request=run_request(args, argv))
         succeeded = True
     finally:
         shutdown_distributed(succeeded)

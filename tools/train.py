@@ -18,10 +18,11 @@ def main(argv=None):
     args = build_train_parser().parse_args(argv)
     # after parsing: --help answers without importing torch and mmaction
     import mbcd_mmaction.registration  # noqa: F401  (registers every component)
-    from mbcd_mmaction.apis import setup_cfg, shutdown_distributed, train
+    from mbcd_mmaction.apis import (run_request, setup_cfg,
+                                    shutdown_distributed, train)
     succeeded = False
     try:
-        train(setup_cfg(args))
+        train(setup_cfg(args), request=run_request(args, argv))
         succeeded = True
     finally:
         shutdown_distributed(succeeded)

@@ -1,7 +1,7 @@
 """High-level entry points behind ``tools/train.py`` and ``tools/test.py``."""
 from mbcd_mmaction import compat  # noqa: F401  (before mmaction imports)
 from .config import (build_test_parser, build_train_parser, config_name,
-                     setup_cfg, setup_test_cfg)
+                     run_request, setup_cfg, setup_test_cfg)
 from .device import configure_device, init_distributed
 from .runner import (ModelSelectionError, WorkDirInUseError, build_runner,
                      check_datasets, check_model_selection_cfg,
@@ -10,7 +10,7 @@ from .runner import (ModelSelectionError, WorkDirInUseError, build_runner,
 
 __all__ = [
     'build_train_parser', 'build_test_parser', 'setup_cfg', 'setup_test_cfg',
-    'config_name', 'configure_device', 'init_distributed',
+    'config_name', 'run_request', 'configure_device', 'init_distributed',
     'ModelSelectionError', 'build_runner',
     'check_model_selection_cfg', 'find_best_checkpoint', 'test',
     'WorkDirInUseError', 'check_datasets', 'check_work_dir_free',

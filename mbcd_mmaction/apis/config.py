@@ -56,6 +56,18 @@ def _finalise(cfg: Config, use_trunk_cache: bool = True) -> Config:
     return cfg
 
 
+def run_request(args, argv: Optional[Sequence[str]] = None) -> dict:
+    """What the command line asked for (recorded in the results): the
+    config file, the ``--cfg-options`` as given, the seed and the resume
+    flag, and the arguments themselves."""
+    import sys
+    return dict(config=osp.abspath(args.config),
+                cfg_options=dict(getattr(args, 'cfg_options', None) or {}),
+                seed=getattr(args, 'seed', None),
+                resume=getattr(args, 'resume', None),
+                argv=list(sys.argv[1:] if argv is None else argv))
+
+
 def setup_cfg(args) -> Config:
     """Load ``args.config`` and merge the training flags into it.
 

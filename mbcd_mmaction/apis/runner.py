@@ -11,6 +11,7 @@ score under ``'best_score'`` / ``'best_score_<metric>'``; the hook keeps the
 same path in ``best_ckpt_path`` (``best_ckpt_path_dict``).
 """
 import copy
+import hashlib
 import logging
 import os
 import os.path as osp
@@ -27,6 +28,8 @@ from mmengine.runner import Runner
 
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
+from mbcd_mmaction.engine.runner.provenance import (provenance_of,
+                                                    run_provenance)
 from mbcd_mmaction.engine.runner.results import write_json_atomic
 
 from .config import config_name
@@ -180,7 +183,9 @@ def test_best_checkpoint(runner: Runner,
     return _test_and_record(
         runner, out_file, path, best_checkpoint=osp.abspath(path),
         best_val_metric=metric, best_val_score=score, best_epoch=epoch,
-        best_iter=iteration)
+        best_iter=iteration, selection=dict(
+            rule=f'best source-validation {metric} (greater); a tie goes '
+            'to the later epoch', metric=metric))
 
 
 def _test_and_record(runner: Runner, out_file: str, loaded: str,
@@ -192,14 +197,18 @@ def _test_and_record(runner: Runner, out_file: str, loaded: str,
                          priority='VERY_HIGH')
     metrics = runner.test()
     cfg = runner.cfg
+    provenance = provenance_of(runner)
     results = dict(
         **fields,
+        checkpoint_sha256=file_sha256(loaded),
         target_domain=cfg.get('target_domain', None),
         test_metrics=metrics,
         config=config_name(cfg),
         config_file=_abspath(getattr(cfg, 'filename', None)),
         work_dir=runner.work_dir,
         seed=runner.seed,
+        **{k: v for k, v in provenance.items()
+           if k not in ('seed', 'config_file')},
     )
     write_json_atomic(osp.join(runner.work_dir, out_file), results)
     return results
@@ -310,23 +319,44 @@ def check_datasets(cfg: Config, loaders: Sequence[str] = (
                     'one).')
 
 
-def train(cfg: Config) -> dict:
+def file_sha256(path: str) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _attach_provenance(runner: Runner, cfg: Config,
+                       request: Optional[dict]) -> None:
+    runner.mmdg_provenance = run_provenance(cfg, request, runner.seed)
+
+
+def train(cfg: Config, request: Optional[dict] = None) -> dict:
     """Train on the source domains, then :func:`test_best_checkpoint`.
 
     Before the first iteration: the model-selection settings, the work
     directory (:func:`check_work_dir_free`) and every split the run reads
     (:func:`check_datasets`) are checked.
+
+    Args:
+        request (dict, optional): The command line's request
+            (:func:`~mbcd_mmaction.apis.config.run_request`), recorded with
+            the results.
     """
     check_model_selection_cfg(cfg)
     check_work_dir_free(cfg)
     runner = build_runner(cfg)
+    _attach_provenance(runner, cfg, request)
     check_datasets(cfg)
     runner.train()
     return test_best_checkpoint(runner)
 
 
 def test(cfg: Config, checkpoint: Optional[str] = None,
-         out_file: str = TEST_RESULTS, strict: bool = True) -> dict:
+         out_file: str = TEST_RESULTS, strict: bool = True,
+         request: Optional[dict] = None) -> dict:
     """Test ``checkpoint`` (default ``cfg.load_from``) on the test split and
     write ``<work_dir>/out_file`` (refused if it exists).
 
@@ -343,6 +373,7 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         raise ValueError('test() needs a checkpoint')
     check_work_dir_free(cfg, out_file)
     runner = build_runner(cfg)
+    _attach_provenance(runner, cfg, request)
     check_datasets(cfg, ('test_dataloader', ))
     path = cfg.load_from
     runner.load_checkpoint(path, map_location='cpu', strict=strict)

@@ -183,6 +183,36 @@ def _innermost_datasets(dataset_cfg):
     return [dataset_cfg]
 
 
+def resolved_experiment(cfg) -> Dict[str, object]:
+    """What a resolved config trains, validates and tests on, read from its
+    datasets (not recomputed from the options)::
+
+        {"protocol": "multi_source",
+         "train": {"domains": ["D2", "D3"], "split": "train"},
+         "val": {...}, "test": {"domains": ["D1"], "split": "test"},
+         "modalities": ["rgb", "flow", "audio"]}
+
+    ``protocol`` is None for a config that names no protocol key."""
+    record: Dict[str, object] = dict(
+        protocol=cfg.get('protocol', 'multi_source') if any(
+            cfg.get(k, None) is not None for k in PROTOCOL_KEYS) else None)
+    modalities = None
+    for loader_key in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+        loader = cfg.get(loader_key, None) or {}
+        datasets = _innermost_datasets(loader.get('dataset', None))
+        domains = []
+        for dataset_cfg in datasets:
+            domains += list(dataset_cfg.get('domains', None) or [])
+            modalities = modalities or dataset_cfg.get('modalities', None)
+        splits = sorted({str(d.get('split', None)) for d in datasets})
+        record[loader_key.split('_')[0]] = dict(
+            domains=domains, split=splits[0] if len(splits) == 1 else splits)
+    mods = _modalities_of(cfg) or modalities
+    record['modalities'] = list(mods) if mods is not None else None
+    return record
+
+
 def _sync_modalities(dataset_cfg, modalities) -> None:
     dataset_cfg['modalities'] = tuple(modalities)
     for step in dataset_cfg.get('pipeline', None) or []:
@@ -230,6 +260,8 @@ def apply_protocol(cfg, all_domains: Optional[Sequence[str]] = None):
                 dataset_cfg['split'] = split
             elif loader_key != 'test_dataloader':
                 _check_no_target_leak(cfg, loader_key, dataset_cfg, plan)
+            else:
+                _check_test_domains(cfg, dataset_cfg, plan)
             if 'all_domains' in dataset_cfg and \
                     dataset_cfg.get('all_domains', None) is None:
                 dataset_cfg['all_domains'] = list(every_domain)
@@ -275,6 +307,32 @@ def _check_no_target_leak(cfg, loader_key: str, dataset_cfg,
         f"{loader_key.split('_')[0]}. Remove the explicit `domains` (the "
         'protocol fills them), or set top-level allow_target_in_training '
         '= True if this is intended (logged).')
+
+
+def _check_test_domains(cfg, dataset_cfg, plan: ProtocolDomains) -> None:
+    """Refuse a test dataset whose explicit ``domains`` are not the
+    protocol's test domains: its results would be reported as the target's
+    (``test_dataloader.dataset.domains=['D2']`` on a D1 run tests a source
+    domain). Top-level ``allow_test_domains_override = True`` allows it,
+    with a warning."""
+    domains = dataset_cfg['domains']
+    domains = [domains] if isinstance(domains, str) else list(domains)
+    expected = list(plan.test[0])
+    if sorted(domains) == sorted(expected):
+        return
+    what = (f'test_dataloader.dataset.domains={domains!r}, but protocol '
+            f"{cfg.get('protocol', 'multi_source')!r} tests {expected}")
+    if cfg.get('allow_test_domains_override', False):
+        from mmengine.logging import print_log
+        print_log(f'{what}: allowed by allow_test_domains_override=True; '
+                  'the results are not the target domain\'s.',
+                  logger='current', level=30)
+        return
+    raise ValueError(
+        f'apply_protocol: {what}. The test domains come from the protocol: '
+        'choose them with target_domain / source_domain / protocol, or set '
+        'top-level allow_test_domains_override = True if this is intended '
+        '(logged).')
 
 
 #: protocols whose validation or test dataloader mixes several domains
@@ -443,7 +501,8 @@ RUNNER_TOP_LEVEL_KEYS = frozenset({
 EXPERIMENT_TOP_LEVEL_KEYS = frozenset({
     'protocol', 'target_domain', 'source_domain', 'domain', 'target_split',
     'all_domains', 'modalities', 'data_root', 'num_classes', 'per_split',
-    'baseline', 'allow_target_in_training', 'trunk_cache', 'sync_bn'})
+    'baseline', 'allow_target_in_training', 'allow_test_domains_override',
+    'trunk_cache', 'sync_bn'})
 KNOWN_TOP_LEVEL_KEYS = RUNNER_TOP_LEVEL_KEYS | EXPERIMENT_TOP_LEVEL_KEYS
 
 #: protocol -> the domain keys it reads (:data:`PROTOCOLS`)

@@ -67,3 +67,16 @@ def test_protocol_key_the_protocol_does_not_read_is_an_error():
     # the file's own default target_domain may stay unused
     cfg = _cfg('protocol=single_source', 'source_domain=D2')
     assert cfg.train_dataloader.dataset.domains == ['D2']
+
+
+def test_test_domains_come_from_the_protocol():
+    """A test set given explicitly would be reported as the target's."""
+    with pytest.raises(ValueError, match=r"domains=\['D2'\], but protocol "
+                       r"'multi_source' tests \['D1'\]"):
+        _cfg('target_domain=D1', "test_dataloader.dataset.domains=['D2']")
+    cfg = _cfg('target_domain=D1', "test_dataloader.dataset.domains=['D2']",
+               'allow_test_domains_override=True')
+    assert cfg.test_dataloader.dataset.domains == ['D2']
+    # the protocol's own domains given explicitly are fine
+    assert _cfg('target_domain=D1', "test_dataloader.dataset.domains="
+                "['D1']").test_dataloader.dataset.domains == ['D1']

@@ -16,6 +16,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
+from mbcd_mmaction.engine.runner.provenance import provenance_of
 from mbcd_mmaction.engine.runner.results import to_jsonable
 from mbcd_mmaction.experiments.selection import EVAL_LOG
 
@@ -47,7 +48,11 @@ class EvalLogHook(Hook):
         {"epoch": 3, "iter": 24, "selected": "teacher",
          "val":    {"teacher": {"acc/fused_top1": ..., "acc/rgb_top1": ...},
                     "student": {...}},
-         "target": {"teacher": {...}, "student": {...}}}
+         "target": {"teacher": {...}, "student": {...}},
+         "run":    {"experiment": {"protocol": ..., "train": ..., "test": ...,
+                                   "modalities": ...},
+                    "options": {...}, "seed": 0, "version": ...,
+                    "git_commit": ...}}
 
     ``val`` is the source validation split (the metrics of the run's own
     ``ValLoop`` for the model it evaluates, ``selected``), ``target`` the
@@ -112,6 +117,17 @@ class EvalLogHook(Hook):
                                                   evaluator_key)
         return self._built[loader_key]
 
+    @staticmethod
+    def _run_record(runner) -> Dict:
+        """The run's protocol, options, seed and code version
+        (:func:`~mbcd_mmaction.engine.runner.provenance.provenance_of`)."""
+        provenance = provenance_of(runner)
+        code = provenance['code']
+        return dict(experiment=provenance['experiment'],
+                    options=provenance['options'], seed=provenance['seed'],
+                    version=code['mbcd_mmaction'],
+                    git_commit=code['git_commit'])
+
     def _scores_target(self, runner) -> bool:
         """Whether this validation is a ``target_interval``-th one of the
         training loop (or its last, or a validation outside training)."""
@@ -173,7 +189,8 @@ class EvalLogHook(Hook):
         variants = self._variants(model)
         record = dict(epoch=runner.epoch, iter=runner.iter,
                       selected=variants[0],
-                      val={variants[0]: dict(metrics or {})}, target={})
+                      val={variants[0]: dict(metrics or {})}, target={},
+                      run=self._run_record(runner))
         if self._scores_target(runner):
             with _preserved_rng():
                 source = self._loader(runner, 'val_dataloader',

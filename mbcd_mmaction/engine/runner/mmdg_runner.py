@@ -16,6 +16,8 @@ from mbcd_mmaction.datasets.protocols import apply_experiment
 
 from .atomic import commit, is_complete_checkpoint, temp_path_for
 from .host_memory import retain_freed_host_memory
+from .provenance import provenance_of
+from .results import to_jsonable
 from .loops import ResumableEpochBasedTrainLoop
 
 _CKPT_NAME = re.compile(r'(?:epoch|iter)_(\d+)\.pth$')
@@ -103,6 +105,9 @@ class MMDGRunner(Runner):
                         meta: Optional[dict] = None,
                         by_epoch: bool = True,
                         backend_args: Optional[dict] = None):
+        # what the weights were trained for: a resume checks it
+        meta = dict(meta or {},
+                    experiment=provenance_of(self)['experiment'])
         kwargs = dict(file_client_args=file_client_args,
                       save_optimizer=save_optimizer,
                       save_param_scheduler=save_param_scheduler, meta=meta,
@@ -150,6 +155,39 @@ class MMDGRunner(Runner):
             f'checkpoint; resuming from the newest complete one, {latest}.',
             logger='current')
         return latest
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        self._resuming_from = filename
+        try:
+            super().resume(filename, *args, **kwargs)
+        finally:
+            self._resuming_from = None
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        if getattr(self, '_resuming_from', None) == filename:
+            self._check_resumed_experiment(filename, checkpoint)
+        return checkpoint
+
+    def _check_resumed_experiment(self, filename: str, checkpoint) -> None:
+        """Refuse to continue a run under another protocol: a resumed D1
+        run given ``target_domain=D2`` would report a D2 result for weights
+        trained on D2."""
+        saved = ((checkpoint or {}).get('meta', None) or {}).get(
+            'experiment', None)
+        if not saved:
+            return  # written by another tool: nothing to compare
+        now = provenance_of(self)['experiment']
+        differ = {k: (saved.get(k), now.get(k)) for k in now
+                  if to_jsonable(saved.get(k)) != to_jsonable(now.get(k))}
+        if differ:
+            raise ValueError(
+                f'--resume {filename}: the checkpoint was trained for '
+                + '; '.join(f'{k}={a!r}' for k, (a, _) in differ.items())
+                + ', this run asks for '
+                + '; '.join(f'{k}={b!r}' for k, (_, b) in differ.items())
+                + '. Resume with the options the run was started with, or '
+                'start the new experiment in its own --work-dir.')
 
     def load_or_resume(self) -> None:
         if not self._has_loaded and self._resume and self._load_from is None:
