@@ -7,6 +7,9 @@
         [--config-pattern 'configs/{family}/{method}_{dataset}_demo.py'] \
         [--out results/tables]
 
+Without --table/--seeds/--config-pattern/--cfg-options it collects what
+the sweeps on the work root recorded in its sweep_manifest.json, and warns
+about finished runs that match no cell.
 Writes <out>.md and <out>.csv (and prints the Markdown): mean ± sample std
 over seeds with the number of seeds per cell; missing, failed and
 unfinished runs are named in their cells. Torch-free.
@@ -17,28 +20,46 @@ import os.path as osp
 import sys
 
 from mbcd_mmaction.experiments import collect, grid
+from mbcd_mmaction.experiments.sweep import read_manifest
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-root', default='work_dirs/sweep')
-    parser.add_argument('--table', nargs='+', type=grid.parse_table,
-                        default=[1])
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    given = parser.add_argument_group(
+        'what to collect (default: what the sweeps recorded in '
+        '<work-root>/sweep_manifest.json; without a manifest: table 1, '
+        'seeds 0 1 2, the paper configs, no added options)')
+    given.add_argument('--table', nargs='+', type=grid.parse_table)
+    given.add_argument('--seeds', type=int, nargs='+')
+    given.add_argument('--config-pattern')
+    given.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
+                       help='the options the sweep added to every run')
     parser.add_argument('--selection', default='source_val',
                         choices=sorted(collect.SELECTIONS))
     parser.add_argument('--method', nargs='+',
                         help='rows (default: the paper\'s and every method '
                         'of the grid)')
     parser.add_argument('--dataset', nargs='+', choices=sorted(grid.DOMAINS))
-    parser.add_argument('--config-pattern', default=grid.CONFIG_PATTERN)
     parser.add_argument('--out', default=None,
                         help='write <out>.md and <out>.csv')
     args = parser.parse_args(argv)
-    markdown, table_csv = collect.collect(
-        args.work_root, args.table, args.seeds, args.selection, args.method,
-        args.dataset, args.config_pattern)
+    explicit = any(v is not None for v in (
+        args.table, args.seeds, args.config_pattern, args.cfg_options))
+    if not explicit and read_manifest(args.work_root) is not None:
+        markdown, table_csv, warning = collect.collect_manifest(
+            args.work_root, args.selection, args.method, args.dataset)
+    else:
+        used = set()
+        markdown, table_csv = collect.collect(
+            args.work_root, args.table or [1], args.seeds or [0, 1, 2],
+            args.selection, args.method, args.dataset,
+            args.config_pattern or grid.CONFIG_PATTERN,
+            args.cfg_options or (), used)
+        warning = collect.unmatched_warning(args.work_root, used)
     print(markdown)
+    if warning:
+        print(warning, file=sys.stderr)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         for ext, text in (('md', markdown), ('csv', table_csv)):

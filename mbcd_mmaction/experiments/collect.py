@@ -1,7 +1,10 @@
 """Sweep work dirs -> the MBCD paper's tables (Markdown and CSV).
 
 Torch-free (stdlib only). The run of a table cell and seed lives in
-``<work_root>/<run name>/seed<N>`` (:mod:`.sweep`). Its number is
+``<work_root>/<run name>[/opts_<hash>]/seed<N>`` (:mod:`.sweep`); the
+tables, seeds, config pattern and options of the sweeps that ran are read
+from the work root's ``sweep_manifest.json`` (:func:`collect_manifest`),
+and a finished run that matches no cell is reported. Its number is
 
 * ``source_val`` (default, the papers' rule and the tables'): the
   ``test_metrics`` of ``target_results.json``, i.e. the checkpoint with
@@ -24,8 +27,11 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import os
+
 from . import grid
 from .selection import SELECTIONS, read_eval_log
+from .sweep import read_manifest, run_work_dir
 
 RESULTS = 'target_results.json'
 STATUS = 'sweep_status.json'
@@ -160,13 +166,19 @@ def table_layout(cells) -> Tuple[List, List]:
 
 
 def collect_table(cells, work_root: str, seeds: Sequence[int],
-                  selection: str = 'source_val') -> Dict:
-    """``{(row key, mods): {(dataset, column): CellResult}}``."""
+                  selection: str = 'source_val',
+                  extra_options: Sequence[str] = (),
+                  used: Optional[set] = None) -> Dict:
+    """``{(row key, mods): {(dataset, column): CellResult}}``; the work
+    dirs looked at are added to ``used``."""
     out: Dict = {}
     for cell in cells:
         result = CellResult()
         for seed in seeds:
-            work_dir = osp.join(work_root, cell.run_name, f'seed{seed}')
+            work_dir = run_work_dir(work_root, cell.run_name, seed,
+                                    extra_options)
+            if used is not None:
+                used.add(osp.abspath(work_dir))
             state, value = run_value(work_dir, cell.metric, selection)
             if state == 'ok':
                 result.values[seed] = value
@@ -233,27 +245,109 @@ CSV_HEADER = ['table', 'row', 'modalities', 'dataset', 'column', 'mean',
               'unfinished_seeds', 'selection']
 
 
+def finished_runs(work_root: str) -> List[str]:
+    """Every work dir under ``work_root`` with a ``target_results.json``."""
+    found = []
+    for directory, subdirs, files in os.walk(work_root):
+        subdirs[:] = [d for d in subdirs if not d.startswith('.')]
+        if RESULTS in files:
+            found.append(osp.abspath(directory))
+    return sorted(found)
+
+
+def unmatched_warning(work_root: str, used: set) -> Optional[str]:
+    """A warning naming the finished runs of ``work_root`` that no
+    collected cell looked at (None if there are none)."""
+    unmatched = [d for d in finished_runs(work_root) if d not in used]
+    if not unmatched:
+        return None
+    shown = ', '.join(osp.relpath(d, work_root) for d in unmatched[:5])
+    return (f'WARNING: {len(unmatched)} finished run(s) in {work_root} '
+            f'match no cell of these tables ({shown}'
+            f'{" ..." if len(unmatched) > 5 else ""}). Give the sweep\'s '
+            '--table / --seeds / --config-pattern / --cfg-options, or '
+            'collect without them to read the sweep manifest.')
+
+
+def _check_selection(selection: str) -> None:
+    if selection not in SELECTIONS:
+        raise KeyError(f'selection {selection!r}: expected one of '
+                       f'{sorted(SELECTIONS)}')
+
+
 def collect(work_root: str, tables: Sequence, seeds: Sequence[int],
             selection: str = 'source_val',
             methods: Optional[Sequence[str]] = None,
             datasets: Optional[Sequence[str]] = None,
-            pattern: str = grid.CONFIG_PATTERN) -> Tuple[str, str]:
+            pattern: str = grid.CONFIG_PATTERN,
+            extra_options: Sequence[str] = (),
+            used: Optional[set] = None) -> Tuple[str, str]:
     """(Markdown, CSV) of ``tables`` (rows: every method of the paper
-    tables and the grid unless ``methods`` is given)."""
-    if selection not in SELECTIONS:
-        raise KeyError(f'selection {selection!r}: expected one of '
-                       f'{sorted(SELECTIONS)}')
+    tables and the grid unless ``methods`` is given) for the sweep runs
+    with ``extra_options``; the work dirs looked at are added to
+    ``used``."""
+    _check_selection(selection)
     parts, csv_rows = [], []
     for table in tables:
         table = grid.parse_table(table)
         cells = table_cells(table, methods, datasets, pattern)
         md, rows = render_table(
-            table, cells, collect_table(cells, work_root, seeds, selection),
+            table, cells, collect_table(cells, work_root, seeds, selection,
+                                        extra_options, used),
             selection, seeds)
+        if extra_options:
+            md = md.replace('\n', f'\n\nOptions added to every run: '
+                            f'`{" ".join(extra_options)}`\n', 1)
         parts.append(md)
         csv_rows += rows
+    return '\n'.join(parts), _csv(csv_rows)
+
+
+def collect_manifest(work_root: str, selection: str = 'source_val',
+                     methods: Optional[Sequence[str]] = None,
+                     datasets: Optional[Sequence[str]] = None
+                     ) -> Tuple[str, str, Optional[str]]:
+    """(Markdown, CSV, warning) of every grid sweep recorded in
+    ``<work_root>/sweep_manifest.json``: its tables, seeds, config pattern
+    and added options, as it ran them (sweeps of one config are not
+    tables and are skipped). The warning (None if none) names finished
+    runs that match no cell."""
+    manifest = read_manifest(work_root)
+    if manifest is None:
+        raise FileNotFoundError(
+            f'{work_root} has no sweep_manifest.json (no sweep was launched '
+            'there): give --table / --seeds / --config-pattern.')
+    groups: Dict = {}
+    for sweep in manifest.get('sweeps', []):
+        if sweep.get('config'):
+            continue
+        key = (sweep.get('config_pattern') or grid.CONFIG_PATTERN,
+               tuple(sweep.get('cfg_options') or ()))
+        group = groups.setdefault(key, dict(tables=[], seeds=[]))
+        for table in sweep.get('tables') or ['1']:
+            if table not in group['tables']:
+                group['tables'].append(table)
+        for seed in sweep.get('seeds') or []:
+            if seed not in group['seeds']:
+                group['seeds'].append(seed)
+        group['methods'] = methods or sweep.get('methods')
+        group['datasets'] = datasets or sweep.get('datasets')
+    parts, csv_parts = [], []
+    used = set()
+    for (pattern, extra), group in groups.items():
+        markdown, table_csv = collect(
+            work_root, group['tables'], sorted(group['seeds']), selection,
+            group['methods'], group['datasets'], pattern, extra, used)
+        parts.append(markdown)
+        csv_parts.append(table_csv if not csv_parts else
+                         table_csv.split('\n', 1)[1])
+    return '\n'.join(parts), ''.join(csv_parts), \
+        unmatched_warning(work_root, used)
+
+
+def _csv(csv_rows) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
     writer.writerow(CSV_HEADER)
     writer.writerows(csv_rows)
-    return '\n'.join(parts), buffer.getvalue()
+    return buffer.getvalue()

@@ -1,7 +1,10 @@
 """Sweeps: a grid of training runs launched through ``submitit``.
 
 Each run is ``tools/train.py CONFIG --work-dir DIR --seed N --cfg-options
-...`` in its own work dir ``<work_root>/<run name>/seed<N>``, executed as a
+...`` in its own work dir ``<work_root>/<run name>/seed<N>``
+(``<work_root>/<run name>/opts_<hash>/seed<N>`` when the sweep adds
+``--cfg-options``: the hash covers every added option, so runs that differ
+in any argument never share a directory), executed as a
 submitit job: :class:`submitit.LocalExecutor` on one machine (N jobs at a
 time, each given its own GPU(s) when there are GPUs, else CPU processes) or
 :class:`submitit.AutoExecutor` on a Slurm cluster (GPUs per job, partition,
@@ -19,12 +22,21 @@ State of a run, from its work dir:
   (``sweep_status.json``) -> like ``interrupted``;
 * ``todo``: nothing yet.
 
+A work dir whose recorded run (``sweep_status.json``, or the command line
+in ``target_results.json``) differs from the requested config, options or
+seed is an error (:class:`RunConflictError`), never a skip.
+
+Every launch records what it ran in ``<work_root>/sweep_manifest.json``
+(the grid selection, seeds, options and each run's work dir), which
+``tools/collect_results.py`` reads by default.
+
 A run that fails is retried once (``retries``), continuing from its last
 checkpoint with ``--resume``. ``sweep_status.json`` in the work dir records
 the state, the attempt, the command and its log (``sweep_attempt<k>.log``),
 so ``tools/collect_results.py`` shows a failed run as failed.
 """
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -38,8 +50,59 @@ from . import grid as grid_module
 
 RESULTS = 'target_results.json'
 STATUS = 'sweep_status.json'
+MANIFEST = 'sweep_manifest.json'
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN_TOOL = osp.join(REPO_ROOT, 'tools', 'train.py')
+
+
+class RunConflictError(ValueError):
+    """A work dir holds a run of other arguments than the requested one."""
+
+
+def options_dir(extra_options: Sequence[str]) -> str:
+    """The work-dir level of a sweep's added ``--cfg-options``: ``''``
+    without any, else ``opts_<8 hex digits>`` of their sorted list."""
+    if not extra_options:
+        return ''
+    text = json.dumps(sorted(extra_options))
+    return 'opts_' + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def run_work_dir(work_root: str, run_name: str, seed: int,
+                 extra_options: Sequence[str] = ()) -> str:
+    """``<work_root>/<run name>[/opts_<hash>]/seed<N>``."""
+    return osp.join(work_root, run_name, options_dir(extra_options),
+                    f'seed{seed}')
+
+
+def _cfg_options_of(argv: Sequence[str]) -> List[str]:
+    """The ``KEY=VALUE`` arguments after ``--cfg-options`` in ``argv``."""
+    out, inside = [], False
+    for arg in argv:
+        if arg == '--cfg-options':
+            inside = True
+        elif arg.startswith('--'):
+            inside = False
+        elif inside:
+            out.append(arg)
+    return out
+
+
+def _config_key(path: str) -> str:
+    """A config path from its ``configs/`` folder on (the same config in
+    another clone of the repository compares equal)."""
+    parts = osp.normpath(path).split(os.sep)
+    if 'configs' in parts:
+        index = len(parts) - 1 - parts[::-1].index('configs')
+        return '/'.join(parts[index:])
+    return osp.basename(path)
+
+
+def _seed_of(argv: Sequence[str]) -> Optional[int]:
+    for flag, value in zip(argv, argv[1:]):
+        if flag == '--seed':
+            return int(value)
+    return None
 
 
 @dataclass
@@ -61,8 +124,42 @@ class Run:
             cmd += ['--cfg-options', *self.options]
         return cmd
 
+    def identity(self) -> Dict:
+        """What makes this run this run (recorded in ``sweep_status.json``
+        and compared before a run is skipped or resumed)."""
+        return dict(config=self.config, options=sorted(self.options),
+                    seed=self.seed)
+
+    def check_recorded(self) -> None:
+        """Raise :class:`RunConflictError` when the work dir holds a run of
+        other arguments: the one the sweep recorded, or the command line
+        ``tools/train.py`` wrote into ``target_results.json``."""
+        recorded = read_status(self.work_dir).get('run', None)
+        found = []
+        if recorded is not None and recorded != self.identity():
+            found.append(('sweep_status.json', recorded))
+        results = _read_results(self.work_dir) or {}
+        command = results.get('command', None)
+        if command:
+            done = dict(config=_config_key(results.get('config_file') or
+                                           command[0]),
+                        options=sorted(_cfg_options_of(command)),
+                        seed=_seed_of(command))
+            want = dict(self.identity(), config=_config_key(self.config))
+            if done != want:
+                found.append((RESULTS, done))
+        if found:
+            name, other = found[0]
+            raise RunConflictError(
+                f'{self.work_dir} holds a run of other arguments ({name}: '
+                f'{other}) than the requested {self.identity()}: refusing '
+                'to skip or continue it as this run. Use another '
+                '--work-root, or delete the directory.')
+
     def state(self) -> str:
-        """'done', 'failed', 'interrupted' or 'todo' (see module doc)."""
+        """'done', 'failed', 'interrupted' or 'todo' (see module doc);
+        :class:`RunConflictError` when the work dir holds another run."""
+        self.check_recorded()
         if osp.isfile(osp.join(self.work_dir, RESULTS)):
             return 'done'
         status = read_status(self.work_dir)
@@ -74,12 +171,46 @@ class Run:
         return 'todo'
 
 
-def read_status(work_dir: str) -> Dict:
-    path = osp.join(work_dir, STATUS)
+def _read_json_file(path: str) -> Optional[Dict]:
     if not osp.isfile(path):
-        return {}
+        return None
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'{path} is not valid JSON ({err}); it was cut '
+                             'short or edited. Delete it to let the sweep '
+                             'rewrite it.') from None
+
+
+def read_status(work_dir: str) -> Dict:
+    return _read_json_file(osp.join(work_dir, STATUS)) or {}
+
+
+def _read_results(work_dir: str) -> Optional[Dict]:
+    return _read_json_file(osp.join(work_dir, RESULTS))
+
+
+def read_manifest(work_root: str) -> Optional[Dict]:
+    """The sweep manifest of ``work_root`` (None if no sweep ran there)."""
+    return _read_json_file(osp.join(work_root, MANIFEST))
+
+
+def record_sweep(work_root: str, runs: Sequence['Run'], request: Dict
+                 ) -> None:
+    """Add one launch (its grid selection ``request`` and ``runs``) to
+    ``<work_root>/sweep_manifest.json``, written atomically."""
+    manifest = read_manifest(work_root) or dict(sweeps=[], runs={})
+    manifest['sweeps'].append(dict(request, time=time.strftime(
+        '%Y-%m-%dT%H:%M:%S%z')))
+    for run in runs:
+        manifest['runs'][osp.relpath(run.work_dir, work_root)] = dict(
+            name=run.name, **run.identity())
+    os.makedirs(work_root, exist_ok=True)
+    tmp = osp.join(work_root, f'.{MANIFEST}.tmp')
+    with open(tmp, 'w') as f:
+        json.dump(manifest, f, indent=1)
+    os.replace(tmp, osp.join(work_root, MANIFEST))
 
 
 def _write_status(work_dir: str, **fields) -> None:
@@ -114,8 +245,8 @@ def plan_grid_runs(cells, seeds: Sequence[int], work_root: str,
                     name=cell.run_name, config=cell.config,
                     options=[f'{k}={v}' for k, v in cell.options] +
                     list(extra_options), seed=seed,
-                    work_dir=osp.join(work_root, cell.run_name,
-                                      f'seed{seed}'))
+                    work_dir=run_work_dir(work_root, cell.run_name, seed,
+                                          extra_options))
     return list(runs.values())
 
 
@@ -136,7 +267,8 @@ def plan_config_runs(config: str, seeds: Sequence[int], work_root: str,
         for seed in seeds:
             runs.append(Run(f'{stem}/{name}', config,
                             options + list(extra_options), seed,
-                            osp.join(work_root, stem, name, f'seed{seed}')))
+                            run_work_dir(work_root, f'{stem}/{name}', seed,
+                                         extra_options)))
     return runs
 
 
@@ -196,7 +328,8 @@ class Sweep:
         os.makedirs(run.work_dir, exist_ok=True)
         log = osp.join(run.work_dir, f'sweep_attempt{attempt}.log')
         _write_status(run.work_dir, state='running', attempt=attempt,
-                      command=shlex.join(command), log=log)
+                      command=shlex.join(command), log=log,
+                      run=run.identity())
         return self.executor.submit(training_job(command, log, self.cwd))
 
     def launch(self) -> Dict[str, int]:
@@ -407,6 +540,13 @@ def main(argv=None) -> int:
         except ImportError:
             pass
         slots = gpu_slots(num_gpus, args.gpus_per_job)
+    record_sweep(args.work_root, runs, dict(
+        argv=list(sys.argv[1:] if argv is None else argv),
+        tables=[str(x) for x in args.table or [1]] if not args.config
+        else None, methods=args.method, datasets=args.dataset,
+        modalities=args.modalities, protocols=args.protocol,
+        domains=args.domain, config_pattern=args.config_pattern,
+        config=args.config, seeds=args.seeds, cfg_options=args.cfg_options))
     executor = make_executor(
         args.executor, osp.join(args.work_root, '.submitit'), args.time,
         args.gpus_per_job, args.partition, args.cpus_per_task)

@@ -77,7 +77,8 @@ def test_train_tool_applies_the_switch(per_split, monkeypatch, tmp_path):
     tool = _train_tool()
     seen = []
     import mbcd_mmaction.apis
-    monkeypatch.setattr(mbcd_mmaction.apis, 'train', seen.append)
+    monkeypatch.setattr(mbcd_mmaction.apis, 'train',
+                        lambda cfg, request=None: seen.append(cfg))
     tool.main([osp.join(REPO, 'configs', 'moosa', 'moosa_hac.py'), '--work-dir',
                str(tmp_path), '--cfg-options', 'target_domain=cartoon',
                f'per_split={per_split}'])

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from mbcd_mmaction.experiments.sweep import (Sweep, make_executor,
-                                             plan_config_runs, read_status)
+                                             options_dir, plan_config_runs,
+                                             read_status)
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
@@ -105,9 +106,11 @@ def test_dry_run_prints_commands(tmp_path):
                 if not line.startswith('#')]
     # 3 single-source runs (one per source) x 2 seeds
     assert len(commands) == 6
+    # the added option is part of the work dir: opts_<hash of it>
+    opts = options_dir(['train_cfg.max_epochs=2'])
     assert commands[0].endswith(
         f'configs/mbcd/mbcd_hac.py --work-dir {tmp_path}/mbcd_hac_vaf/'
-        'single_source_human/seed0 --seed 0 --cfg-options '
+        f'single_source_human/{opts}/seed0 --seed 0 --cfg-options '
         'protocol=single_source source_domain=human modalities=vaf '
         'train_cfg.max_epochs=2')
     assert not os.listdir(tmp_path)  # nothing started

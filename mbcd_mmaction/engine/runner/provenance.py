@@ -62,6 +62,7 @@ def run_provenance(cfg, request: Optional[Dict] = None,
         experiment=resolved_experiment(cfg),
         config_file=request.get('config') or getattr(cfg, 'filename', None),
         options=request.get('cfg_options', None) if request else None,
+        command=request.get('argv', None),
         seed=seed if seed is not None else
         (cfg.get('randomness', None) or {}).get('seed', None),
         code=code_version())
