@@ -376,10 +376,81 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
     _attach_provenance(runner, cfg, request)
     check_datasets(cfg, ('test_dataloader', ))
     path = cfg.load_from
-    runner.load_checkpoint(path, map_location='cpu', strict=strict)
+    try:
+        runner.load_checkpoint(path, map_location='cpu', strict=strict)
+    except RuntimeError as err:
+        if 'do not match exactly' not in str(err):
+            raise
+        raise CheckpointMismatchError(
+            explain_key_mismatch(path, cfg, str(err))) from None
     check_finite_weights(runner.model, path)
     return _test_and_record(runner, out_file, path,
                             checkpoint=osp.abspath(path))
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's weights do not fit the config's model."""
+
+
+#: what a checkpoint's extra or missing top-level key group says about it
+_KEY_HINTS = {
+    'teacher': 'an averaged teacher (an EMA, MBCD or CMRF checkpoint)',
+    'translation': 'cross-modal translators (a SimMMDG or MOOSA '
+                   'checkpoint)',
+    'jigsaw': 'a jigsaw head (a MOOSA checkpoint)',
+}
+
+
+def _key_groups(keys: Sequence[str]) -> str:
+    counts: dict = {}
+    for key in keys:
+        counts[key.split('.')[0]] = counts.get(key.split('.')[0], 0) + 1
+    return ', '.join(f'{name}.* ({n})' for name, n in sorted(
+        counts.items(), key=lambda item: -item[1]))
+
+
+def _keys_after(message: str, head: str) -> list:
+    for line in message.splitlines():
+        if line.startswith(head):
+            return [k.strip() for k in line[len(head):].split(',')
+                    if k.strip()]
+    return []
+
+
+def explain_key_mismatch(path: str, cfg: Config, message: str) -> str:
+    """A short account of mmengine's strict-loading error: which
+    checkpoint, which config, the key groups that differ and what they
+    suggest the checkpoint is."""
+    unexpected = _keys_after(message, 'unexpected key in source state_dict:')
+    missing = _keys_after(message, 'missing keys in source state_dict:')
+    shapes = [line.split('size mismatch for ')[1].split(':')[0]
+              for line in message.splitlines()
+              if 'size mismatch for ' in line]
+    parts = []
+    if unexpected:
+        parts.append(f'{len(unexpected)} keys the model lacks: '
+                     f'{_key_groups(unexpected)}')
+    if missing:
+        parts.append(f'{len(missing)} keys of the model it lacks: '
+                     f'{_key_groups(missing)}')
+    if shapes:
+        parts.append(f'{len(shapes)} weights of another shape: '
+                     f'{", ".join(shapes[:3])}{" ..." if len(shapes) > 3 else ""}'
+                     ' (another num_classes or encoder?)')
+    hints = [f'it has {name}.* keys: {what}' for name, what in
+             _KEY_HINTS.items() if any(k.startswith(name + '.')
+                                       for k in unexpected)]
+    hints += [f'it lacks the {name}.* keys of this config\'s model, which '
+              f'has {what.split(" (")[0]}' for name, what in _KEY_HINTS.items()
+              if any(k.startswith(name + '.') for k in missing)]
+    model_type = (cfg.get('model', None) or {}).get('type', None)
+    return (f'The checkpoint {path} does not fit the model of '
+            f"{getattr(cfg, 'filename', None) or 'this config'} "
+            f'(model.type={model_type!r}): ' + '; '.join(parts) + '.'
+            + (f' So {"; ".join(hints)}.' if hints else '')
+            + ' Test it with the config it was trained with, or pass '
+            '--allow-key-mismatch to load the weights that match (the '
+            'others keep their initial values).')
 
 
 def shutdown_distributed(succeeded: bool = False) -> None:
