@@ -9,6 +9,7 @@ The flags and their merge rules follow ``mmaction2/tools/train.py`` and
   applied, so the same config trains on CPU (gloo) and GPU (NCCL).
 """
 import argparse
+import difflib
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -37,6 +38,117 @@ def _default_work_dir(cfg: Config, args) -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
 
+#: what each launcher reads from the environment (mmengine's init_dist)
+LAUNCHER_ENV = {
+    'pytorch': (('RANK', 'WORLD_SIZE', 'LOCAL_RANK'),
+                'start it with torchrun (tools/dist_train.sh CONFIG N)'),
+    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+              'start it inside a Slurm allocation with srun'),
+    'mpi': (('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'),
+            'start it with mpirun'),
+}
+
+
+def check_launcher(launcher: Optional[str]) -> None:
+    """A clear error when ``--launcher`` names a launcher whose
+    environment is missing (mmengine otherwise fails with e.g.
+    ``KeyError: 'SLURM_PROCID'``)."""
+    if launcher in (None, 'none'):
+        return
+    if launcher not in LAUNCHER_ENV:
+        raise ValueError(f'--launcher {launcher!r}: expected one of '
+                         f"{['none', *LAUNCHER_ENV]}")
+    names, how = LAUNCHER_ENV[launcher]
+    missing = [n for n in names if n not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher {launcher} needs the environment variables '
+            f'{list(names)}, and {missing} are not set: {how}, or drop '
+            '--launcher for a single process.')
+
+
+def _did_you_mean(name: str, candidates) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=3,
+                                      cutoff=0.6)
+    return f'; did you mean {" or ".join(map(repr, close))}?' if close \
+        else ''
+
+
+def check_model_type(cfg: Config) -> None:
+    """``model.type`` must be registered (in the config's default scope):
+    the error lists the registered methods with a did-you-mean instead of
+    the registry's bare KeyError."""
+    model = cfg.get('model', None)
+    model_type = model.get('type', None) if isinstance(model, dict) else None
+    if not isinstance(model_type, str):
+        return
+    from mmengine.registry import MODELS
+    scope = cfg.get('default_scope', None)
+    with MODELS.switch_scope_and_registry(scope) as registry:
+        if registry.get(model_type) is not None:
+            return
+        names = names_of(registry)
+    methods = sorted(n for n, c in names.items()
+                     if c.__module__.startswith('mbcd_mmaction.models.'
+                                                'methods'))
+    raise KeyError(
+        f'model.type={model_type!r} is not a registered model of scope '
+        f'{scope or "mmengine"!r}{_did_you_mean(model_type, names)} The '
+        f'methods of this package: {methods}.')
+
+
+def names_of(registry) -> dict:
+    """``{name: class}`` of a registry and its ancestors."""
+    found = {}
+    while registry is not None:
+        for name, cls in registry.module_dict.items():
+            found.setdefault(name, cls)
+        registry = registry.parent
+    return found
+
+
+def check_loop_keys(cfg: Config) -> None:
+    """``train_cfg`` / ``val_cfg`` / ``test_cfg`` keys the loop does not
+    take are an error naming the key and the accepted ones (the loop
+    would fail with a bare TypeError)."""
+    import inspect
+
+    from mmengine.registry import LOOPS
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+    scope = cfg.get('default_scope', None)
+    for key in ('train_cfg', 'val_cfg', 'test_cfg'):
+        loop = cfg.get(key, None)
+        if not isinstance(loop, dict) or not loop:
+            continue
+        loop_type = loop.get('type', None)
+        if loop_type is None:
+            if key != 'train_cfg':
+                continue
+            cls = EpochBasedTrainLoop if loop.get('by_epoch', True) else \
+                IterBasedTrainLoop
+        elif isinstance(loop_type, str):
+            with LOOPS.switch_scope_and_registry(scope) as registry:
+                cls = registry.get(loop_type)
+        else:
+            cls = loop_type
+        if cls is None:
+            continue
+        params = inspect.signature(cls.__init__).parameters
+        if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            continue
+        accepted = {n for n in params if n not in (
+            'self', 'runner', 'dataloader', 'evaluator')} | {'type'}
+        if loop_type is None:
+            accepted.add('by_epoch')
+        unknown = sorted(k for k in set(loop) - accepted
+                         if not k.startswith('_'))  # e.g. mmengine's _scope_
+        if unknown:
+            raise TypeError(
+                f'{key}.{unknown[0]}: {cls.__name__} takes no such '
+                f'argument{_did_you_mean(unknown[0], accepted)} Accepted: '
+                f'{sorted(accepted)}.')
+
+
 def _finalise(cfg: Config, use_trunk_cache: bool = True) -> Config:
     """Steps shared by train and test, after all user overrides.
 
@@ -50,6 +162,9 @@ def _finalise(cfg: Config, use_trunk_cache: bool = True) -> Config:
     # mmaction configs (no such keys) pass through untouched. MMDGRunner's
     # from_cfg does the same (idempotent) for the stock tools.
     apply_experiment(cfg)
+    check_model_type(cfg)
+    check_loop_keys(cfg)
+    check_launcher(cfg.get('launcher', None))
     if use_trunk_cache:
         apply_trunk_cache(cfg)
     configure_device(cfg)

@@ -300,7 +300,11 @@ def check_datasets(cfg: Config, loaders: Sequence[str] = (
                 f'{key}.dataset ({_describe_dataset(dataset_cfg)}) has no '
                 'samples; the run needs it (checked before training, so no '
                 'time is spent on a run that cannot be evaluated).')
-        if not class_keys or not hasattr(dataset, 'get_data_info'):
+        if not hasattr(dataset, 'get_data_info'):
+            continue
+        if not dataset_cfg.get('skip_unreadable', False):
+            _check_media_exist(key, dataset)
+        if not class_keys:
             continue
         smallest_key, smallest = min(class_keys, key=lambda kv: kv[1])
         for idx in range(len(dataset)):
@@ -317,6 +321,42 @@ def check_datasets(cfg: Config, loaders: Sequence[str] = (
                     'num_classes to the number of classes of the data (the '
                     'top-level `num_classes` of the config where it has '
                     'one).')
+
+
+#: data_info keys of the media a sample reads: (modality, kind)
+_MEDIA_KEYS = {'rgb_dir': ('rgb', 'dir'), 'flow_dirs': ('flow', 'dir'),
+               'rgb_videos': ('rgb', 'file'), 'flow_videos': ('flow', 'file'),
+               'audio_path': ('audio', 'file')}
+
+
+def _check_media_exist(loader_key: str, dataset) -> None:
+    """Every frame folder, video and wav the samples name exists (one
+    ``stat`` per distinct path), so a missing flow folder stops the run
+    before training, not at the first batch that needs it."""
+    seen, missing = set(), []
+    for idx in range(len(dataset)):
+        info = dataset.get_data_info(idx)
+        for key, (modality, kind) in _MEDIA_KEYS.items():
+            paths = info.get(key, None)
+            for path in [paths] if isinstance(paths, str) else paths or ():
+                if path in seen:
+                    continue
+                seen.add(path)
+                exists = osp.isdir(path) if kind == 'dir' else \
+                    osp.isfile(path)
+                if not exists:
+                    missing.append((modality, kind, path, info))
+    if missing:
+        modality, kind, path, info = missing[0]
+        raise FileNotFoundError(
+            f'{loader_key}: the {modality} {"folder" if kind == "dir" else "file"}'
+            f' {path} of sample uid={info.get("uid", "?")!r} (domain '
+            f'{info.get("domain", "?")!r}) does not exist; {len(missing)} '
+            f'media path(s) of this split are missing. Check data_root and '
+            'the modalities, run python tools/data/check_dataset.py CONFIG '
+            'for the full list, or set '
+            f'{loader_key}.dataset.skip_unreadable=True to skip such '
+            'samples (counted in the log).')
 
 
 def file_sha256(path: str) -> str:
@@ -402,6 +442,9 @@ _KEY_HINTS = {
 
 
 def _key_groups(keys: Sequence[str]) -> str:
+    """A few keys by name, many by their top-level group and count."""
+    if len(keys) <= 4:
+        return ', '.join(keys)
     counts: dict = {}
     for key in keys:
         counts[key.split('.')[0]] = counts.get(key.split('.')[0], 0) + 1
@@ -428,13 +471,13 @@ def explain_key_mismatch(path: str, cfg: Config, message: str) -> str:
               if 'size mismatch for ' in line]
     parts = []
     if unexpected:
-        parts.append(f'{len(unexpected)} keys the model lacks: '
+        parts.append(f'{len(unexpected)} key(s) the model lacks: '
                      f'{_key_groups(unexpected)}')
     if missing:
-        parts.append(f'{len(missing)} keys of the model it lacks: '
+        parts.append(f'{len(missing)} key(s) of the model it lacks: '
                      f'{_key_groups(missing)}')
     if shapes:
-        parts.append(f'{len(shapes)} weights of another shape: '
+        parts.append(f'{len(shapes)} weight(s) of another shape: '
                      f'{", ".join(shapes[:3])}{" ..." if len(shapes) > 3 else ""}'
                      ' (another num_classes or encoder?)')
     hints = [f'it has {name}.* keys: {what}' for name, what in

@@ -30,8 +30,9 @@ def missing_data_hint(data_root: str, dataset: Optional[str] = None
     the real data, and how to check it before training."""
     demo = (f' To try the project without the real data, generate a '
             f'stand-in: python -m mbcd_mmaction.datasets.synthetic --dataset '
-            f'{dataset} --root {data_root} (tools/demo.py does this for the '
-            'demo config).' if dataset else '')
+            f'{dataset} --root {data_root}'
+            + (' (tools/demo.py does this for the EPIC demo config).'
+               if dataset == 'epic' else '.') if dataset else '')
     prepare = {'epic': ' tools/data/prepare_epic_kitchens.py',
                'hac': ' tools/data/prepare_hac_layout.py'}.get(dataset, '')
     return (f'{demo} To use the real data, prepare it{prepare and " with"}'

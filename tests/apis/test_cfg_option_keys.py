@@ -80,3 +80,28 @@ def test_test_domains_come_from_the_protocol():
     # the protocol's own domains given explicitly are fine
     assert _cfg('target_domain=D1', "test_dataloader.dataset.domains="
                 "['D1']").test_dataloader.dataset.domains == ['D1']
+
+
+def test_misspelt_model_type_lists_the_methods():
+    with pytest.raises(KeyError, match=r"model.type='MBDC'.*did you mean "
+                       r"'MBCD'.*methods of this package: \[.*'ERM'"):
+        _cfg('model.type=MBDC')
+
+
+@pytest.mark.parametrize('option, message', [
+    ('train_cfg.max_epoch=1', r"train_cfg.max_epoch: EpochBasedTrainLoop "
+     r"takes no such argument; did you mean 'max_epochs'\? Accepted: "),
+    ('val_cfg.fp17=True', r"val_cfg.fp17: ValLoop .*'fp16'"),
+])
+def test_unknown_loop_key_names_the_accepted_ones(option, message):
+    with pytest.raises(TypeError, match=message):
+        _cfg(option)
+
+
+def test_launcher_without_its_environment_says_what_is_missing(monkeypatch):
+    for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RuntimeError, match=r"--launcher slurm needs .*"
+                       r"'SLURM_PROCID'.*srun"):
+        setup_cfg(build_train_parser().parse_args(
+            [DEMO, '--launcher', 'slurm']))

@@ -98,8 +98,10 @@ def test_mismatched_checkpoint_is_an_error_unless_allowed(trained, tmp_path):
     state['state_dict']['head.weight'] = state['state_dict'].pop('fc.weight')
     other = tmp_path / 'other_model.pth'
     torch.save(state, str(other))
-    with pytest.raises(RuntimeError, match=r'(?s)unexpected key.*head\.weight'
-                       r'.*missing keys.*fc\.weight'):
+    with pytest.raises(RuntimeError, match=r'other_model\.pth does not fit '
+                       r'.*trained_cfg\.py.*1 key\(s\) the model lacks: '
+                       r'head\.weight; 1 key\(s\) of the model it lacks: '
+                       r'fc\.weight.*--allow-key-mismatch'):
         test(_test_cfg(config, other, tmp_path / 'strict'))
     assert not (tmp_path / 'strict' / 'test_results.json').exists()
     results = test(_test_cfg(config, other, tmp_path / 'lenient'),
@@ -173,3 +175,40 @@ def test_setup_depends_on_one_opencv():
                    if r.startswith('opencv')]
     assert ours[0].split('>')[0].split('=')[0] in [
         r.split('>')[0].split('=')[0] for r in mmaction_cv], mmaction_cv
+
+
+def test_missing_hac_dataset_gives_the_hac_command(tmp_path):
+    from mmaction.registry import DATASETS
+    with pytest.raises(FileNotFoundError) as info:
+        DATASETS.build(dict(type='HACDataset',
+                            data_root=str(tmp_path / 'nothing'),
+                            domains=['human']))
+    message = str(info.value)
+    assert 'python -m mbcd_mmaction.datasets.synthetic --dataset hac ' \
+           f'--root {tmp_path / "nothing"}' in message
+    assert 'tools/demo.py' not in message  # it writes EPIC data only
+
+
+def test_missing_flow_folder_is_found_before_training(tmp_path):
+    import shutil
+
+    from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
+    root = str(tmp_path / 'epic')
+    generate_epic_kitchens(root, clips_per_split={'train': 2, 'test': 1},
+                           clip_frames=20)
+    flow = osp.join(root, 'flow', 'train', 'D3')
+    victim = sorted(os.listdir(flow))[0]
+    shutil.rmtree(osp.join(flow, victim))
+    options = ['log_level=WARNING']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{loader}.dataset.data_root={root}',
+                    f'{loader}.num_workers=0',
+                    f'{loader}.persistent_workers=False']
+    work = tmp_path / 'work'
+    with pytest.raises(FileNotFoundError) as info:
+        train(_train_cfg(DEMO_CONFIG, work, *options))
+    message = str(info.value)
+    assert f'the flow folder {osp.join(flow, victim)}' in message, message
+    assert 'skip_unreadable=True' in message
+    assert not osp.isdir(work) or not [
+        p for p in os.listdir(work) if p.endswith('.pth')]
