@@ -231,16 +231,19 @@ def check_work_dir_free(cfg: Config, out_file: Optional[str] = None) -> None:
     run resumes (``--resume``): a second run of a config would otherwise
     overwrite the first one's checkpoints and results in
     ``work_dirs/<config>``. Testing refuses an existing
-    ``<work_dir>/out_file``.
+    ``<work_dir>/out_file`` of another checkpoint or config; the same test
+    run again (same config file, checkpoint path and checkpoint sha256)
+    replaces it.
     """
     work_dir = cfg.get('work_dir', None)
     if not work_dir or not osp.isdir(work_dir):
         return
     if out_file is not None:
-        found = [out_file] if osp.exists(osp.join(work_dir, out_file)) \
-            else []
+        path = osp.join(work_dir, out_file)
+        found = [out_file] if osp.exists(path) and \
+            not _same_test(path, cfg) else []
         way_out = ('Give this test its own directory (--work-dir DIR) or '
-                   f'delete {osp.join(work_dir, out_file)}.')
+                   f'delete {path}.')
     else:
         if cfg.get('resume', False):
             return
@@ -254,6 +257,22 @@ def check_work_dir_free(cfg: Config, out_file: Optional[str] = None) -> None:
             f'work_dir {work_dir} already holds another run\'s '
             f'{", ".join(found[:5])}{" ..." if len(found) > 5 else ""}: '
             f'this run would overwrite them. {way_out}')
+
+
+def _same_test(results_file: str, cfg: Config) -> bool:
+    """Whether ``results_file`` holds the test ``cfg`` asks for again."""
+    import json
+    try:
+        with open(results_file) as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        return False
+    checkpoint = cfg.get('load_from', None)
+    return bool(checkpoint) and osp.isfile(checkpoint) and \
+        previous.get('checkpoint') == osp.abspath(checkpoint) and \
+        previous.get('config_file') == _abspath(
+            getattr(cfg, 'filename', None)) and \
+        previous.get('checkpoint_sha256') == file_sha256(checkpoint)
 
 
 def _num_classes_keys(node, prefix: str):

@@ -107,9 +107,15 @@ def test_mismatched_checkpoint_is_an_error_unless_allowed(trained, tmp_path):
     results = test(_test_cfg(config, other, tmp_path / 'lenient'),
                    strict=False)
     assert 'top1' in results['test_metrics']
-    # a second test into the same directory does not overwrite the first
+    # the same test run again replaces its results (a documented flow:
+    # tools/test.py re-run on the same checkpoint) ...
+    again = test(_test_cfg(config, other, tmp_path / 'lenient'),
+                 strict=False)
+    assert again['test_metrics'] == results['test_metrics']
+    # ... but a test of another checkpoint does not overwrite it
     with pytest.raises(WorkDirInUseError, match='test_results.json'):
-        test(_test_cfg(config, other, tmp_path / 'lenient'), strict=False)
+        test(_test_cfg(config, work / 'epoch_1.pth', tmp_path / 'lenient'),
+             strict=False)
 
 
 def test_test_tool_refuses_nan_weights(trained, tmp_path):
