@@ -40,5 +40,6 @@ setup(
         'scikit-learn',
     ],
     # pytest-xdist: the suite runs in parallel (README, "Test").
-    extras_require={'tests': ['pytest', 'pytest-xdist']},
+    extras_require={'tests': ['pytest', 'pytest-xdist'],
+                    'tb': ['tensorboard'], 'wandb': ['wandb']},
 )

@@ -6,6 +6,9 @@ import argparse
 from mmengine.config import DictAction
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+#: ``--vis`` name -> (mmengine vis backend, the module it needs, extra)
+VIS_BACKENDS = {'tensorboard': ('TensorboardVisBackend', 'tensorboard', 'tb'),
+                'wandb': ('WandbVisBackend', 'wandb', 'wandb')}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +42,11 @@ def build_train_parser() -> argparse.ArgumentParser:
                         help='use a different seed on every rank')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic options for the CUDNN backend')
+    parser.add_argument(
+        '--vis', nargs='+', choices=sorted(VIS_BACKENDS), default=[],
+        help='also log to these mmengine visualisation backends (the '
+        'training losses, source-val and, per epoch, the target metrics of '
+        'every model); install with pip install -e ".[tb]" or ".[wandb]"')
     _add_common(parser)
     return parser
 

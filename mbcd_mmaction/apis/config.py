@@ -19,8 +19,8 @@ from mmengine.config import Config
 
 from mbcd_mmaction.datasets.protocols import apply_experiment
 from mbcd_mmaction.datasets.trunk_cache import apply_trunk_cache
-from mbcd_mmaction.parsers import (build_test_parser,  # noqa: F401
-                                   build_train_parser)
+from mbcd_mmaction.parsers import (VIS_BACKENDS,  # noqa: F401
+                                   build_test_parser, build_train_parser)
 
 from .device import configure_device
 
@@ -183,6 +183,27 @@ def run_request(args, argv: Optional[Sequence[str]] = None) -> dict:
                 argv=list(sys.argv[1:] if argv is None else argv))
 
 
+def _add_vis_backends(cfg: Config, names: Sequence[str]) -> None:
+    """Append the ``--vis`` backends to ``cfg.visualizer.vis_backends``;
+    a backend whose package is missing is an error saying what to install
+    (mmengine would fail at the first log line)."""
+    import importlib.util
+    for name in names or ():
+        backend, module, extra = VIS_BACKENDS[name]
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(
+                f'--vis {name} needs the {module} package: pip install -e '
+                f'".[{extra}]" (or pip install {module}).')
+        visualizer = cfg.get('visualizer', None)
+        if visualizer is None:
+            raise KeyError(f'--vis {name}: the config has no `visualizer` '
+                           'to add the backend to.')
+        backends = list(visualizer.get('vis_backends', None) or [])
+        if not any(b.get('type') == backend for b in backends):
+            backends.append(dict(type=backend))
+        visualizer['vis_backends'] = backends
+
+
 def setup_cfg(args) -> Config:
     """Load ``args.config`` and merge the training flags into it.
 
@@ -228,6 +249,7 @@ def setup_cfg(args) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    _add_vis_backends(cfg, args.vis)
     if args.auto_scale_lr:
         if cfg.get('auto_scale_lr', None) is None:
             raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('

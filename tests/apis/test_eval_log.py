@@ -26,3 +26,40 @@ def test_target_interval_follows_every_n_and_keeps_the_last(tmp_path):
     assert [r['epoch'] for r in records] == list(range(1, 11))
     # validations 4, 8 and the last (10); not 1, 5, 9
     assert [r['epoch'] for r in records if r['target']] == [4, 8, 10]
+
+
+def test_target_metrics_reach_the_visualisation_backends(tmp_path):
+    """Source-val vs target is one TensorBoard away: the eval log's target
+    metrics go to the run's vis backends (here mmengine's local one)."""
+    config = write_tiny_config(tmp_path, max_epochs=2, schedule=[0.5] * 2)
+    with open(config, 'a') as f:
+        f.write("custom_hooks = [dict(type='mmaction.EvalLogHook')]\n"
+                "visualizer = dict(type='Visualizer', "
+                "vis_backends=[dict(type='LocalVisBackend')])\n")
+    work_dir = tmp_path / 'work'
+    cfg = setup_cfg(build_train_parser().parse_args(
+        [config, '--work-dir', str(work_dir), '--seed', '0']))
+    build_runner(cfg).train()
+    scalars, = work_dir.glob('*/vis_data/scalars.json')
+    lines = [json.loads(line) for line in scalars.read_text().splitlines()]
+    target = [line for line in lines if 'target/student/top1' in line]
+    assert [line['step'] for line in target] == [1, 2]
+
+
+def test_vis_option_adds_the_backend_or_says_what_to_install(tmp_path):
+    import importlib.util
+
+    import pytest
+    config = write_tiny_config(tmp_path)
+    with open(config, 'a') as f:
+        f.write("visualizer = dict(type='Visualizer', "
+                "vis_backends=[dict(type='LocalVisBackend')])\n")
+    args = build_train_parser().parse_args([config, '--vis', 'tensorboard'])
+    if importlib.util.find_spec('tensorboard') is None:
+        with pytest.raises(ModuleNotFoundError, match=r'pip install -e '
+                           r'"\.\[tb\]"'):
+            setup_cfg(args)
+    else:
+        backends = setup_cfg(args).visualizer.vis_backends
+        assert [b['type'] for b in backends] == [
+            'LocalVisBackend', 'TensorboardVisBackend']

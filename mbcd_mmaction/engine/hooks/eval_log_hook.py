@@ -118,6 +118,27 @@ class EvalLogHook(Hook):
         return self._built[loader_key]
 
     @staticmethod
+    def _send_to_visualizer(runner, record: Dict) -> None:
+        """The target metrics (and the other model's source-val) to the
+        run's visualisation backends (TensorBoard, W&B, mmengine's local
+        scalars file), at the epoch (iteration) of the validation:
+        ``target/<model>/<metric>``, ``val/<model>/<metric>``. The
+        ValLoop's own metrics are logged by mmengine already."""
+        scalars = {f'{split}/{model}/{key}': value
+                   for split in ('target', 'val')
+                   for model, metrics in record[split].items()
+                   if split == 'target' or model != record['selected']
+                   for key, value in metrics.items()
+                   if isinstance(value, (int, float))}
+        visualizer = getattr(runner, 'visualizer', None)
+        if scalars and visualizer is not None:
+            loop = getattr(runner, '_train_loop', None)
+            by_iter = isinstance(loop, BaseLoop) and \
+                not hasattr(loop, 'max_epochs')
+            step = runner.iter if by_iter else runner.epoch
+            visualizer.add_scalars(scalars, step=step)
+
+    @staticmethod
     def _run_record(runner) -> Dict:
         """The run's protocol, options, seed and code version
         (:func:`~mbcd_mmaction.engine.runner.provenance.provenance_of`)."""
@@ -207,6 +228,7 @@ class EvalLogHook(Hook):
                     with self._evaluating_with(model, variant):
                         record['target'][variant] = self._evaluate(
                             runner, *target)
+        self._send_to_visualizer(runner, record)
         if is_main_process():
             path = osp.join(runner.work_dir, self.filename)
             os.makedirs(runner.work_dir, exist_ok=True)
