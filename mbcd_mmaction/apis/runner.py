@@ -27,6 +27,8 @@ from mmengine.runner import Runner
 
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
+from mbcd_mmaction.engine.runner.integrity import (is_local_path,
+                                                   verify_checkpoint)
 from mbcd_mmaction.engine.runner.results import write_json_atomic
 
 from .config import config_name
@@ -153,13 +155,16 @@ def test_best_checkpoint(runner: Runner,
     """Load the best source-validation checkpoint of ``runner`` and test it
     on the test split (the target domain); write ``<work_dir>/out_file``.
 
-    Raises :class:`ModelSelectionError` when no best checkpoint exists.
+    Raises :class:`ModelSelectionError` when no best checkpoint exists,
+    :class:`~mbcd_mmaction.engine.runner.integrity.DamagedCheckpointError`
+    when it is damaged.
     Returns the results dict (on every rank).
     """
     path, metric, score = find_best_checkpoint(runner)
     barrier()  # rank 0 saved the file
     if not osp.isfile(path):
         raise ModelSelectionError(f'Best checkpoint {path} does not exist.')
+    verify_checkpoint(path)  # damaged: refused, named (torch checks nothing)
     checkpoint = runner.load_checkpoint(path, map_location='cpu',
                                         strict=True)
     check_finite_weights(runner.model, path)
@@ -330,10 +335,13 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         cfg.resume = False
     if not cfg.get('load_from', None):
         raise ValueError('test() needs a checkpoint')
+    path = cfg.load_from
+    if is_local_path(path):
+        # before anything is written; torch.load would read a damaged file
+        verify_checkpoint(path)
     check_work_dir_free(cfg, out_file)
     runner = build_runner(cfg)
     check_datasets(cfg, ('test_dataloader', ))
-    path = cfg.load_from
     runner.load_checkpoint(path, map_location='cpu', strict=strict)
     check_finite_weights(runner.model, path)
     return _test_and_record(runner, out_file, path,
