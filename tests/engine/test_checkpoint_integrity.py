@@ -72,6 +72,13 @@ def _zero_tensor_bytes(path, size=4096):
     torch.load(str(path), map_location='cpu', weights_only=True)  # loads
 
 
+def _drop_sha256(path):
+    """As for a checkpoint copied without its sha256 file."""
+    side = str(path) + '.sha256'
+    if osp.exists(side):
+        os.remove(side)
+
+
 def _files(work):
     """The run's files in ``work`` (not the log directories) and their
     content digests."""
@@ -105,7 +112,7 @@ def test_auto_resume_skips_damaged_newest_checkpoint(tmp_path, sidecar):
                              schedule=(0.9, 0.5, 0.7))
     newest = work / 'epoch_2.pth'
     if not sidecar:
-        os.remove(str(newest) + '.sha256')
+        _drop_sha256(newest)
     _zero_tensor_bytes(newest)
     assert (work / 'last_checkpoint').read_text() == str(newest)
     runner = build_runner(_args(config, work, '--resume', '--cfg-options',
@@ -134,7 +141,7 @@ def test_explicit_resume_of_damaged_checkpoint_is_refused(tmp_path,
     config, work, _ = _train(tmp_path, f'explicit_{sidecar}_cfg')
     damaged = work / 'epoch_2.pth'
     if not sidecar:
-        os.remove(str(damaged) + '.sha256')
+        _drop_sha256(damaged)
     _zero_tensor_bytes(damaged)
     before = _files(work)
     with pytest.raises(DamagedCheckpointError,
@@ -211,7 +218,7 @@ def test_test_tool_refuses_damaged_checkpoint(tmp_path):
                        match=f'Cannot load checkpoint {damaged}: its sha256'):
         tool.main([config, str(damaged), '--work-dir', str(out)])
     assert not out.exists()
-    os.remove(str(damaged) + '.sha256')  # e.g. a file copied alone
+    _drop_sha256(damaged)  # e.g. a file copied alone
     cfg = setup_test_cfg(build_test_parser().parse_args(
         [config, str(damaged), '--work-dir', str(out)]))
     with pytest.raises(DamagedCheckpointError,
