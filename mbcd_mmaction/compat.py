@@ -230,8 +230,8 @@ def _explain_refused_globals_in_mmengine_loading() -> None:
     first, naming it: torch checks no checksum, and a file with zeroed
     bytes loads with wrong tensors (the sha256 file beside it, else the
     zip's CRCs: :func:`mbcd_mmaction.engine.runner.integrity.verify_checkpoint`).
-    mmengine 0.10.7 has neither; this wrapper stays for the second when
-    the first is fixed upstream."""
+    mmengine 0.10.7 does neither. When a release names the file, drop the
+    explanation; the integrity check stays (mmengine checks no checksum)."""
     from mmengine.runner.checkpoint import CheckpointLoader
     if getattr(CheckpointLoader.load_checkpoint, '_mbcd_wrapped', False):
         return

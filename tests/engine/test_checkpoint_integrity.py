@@ -124,7 +124,7 @@ def test_auto_resume_skips_damaged_newest_checkpoint(tmp_path, sidecar):
         log = f.read()
     assert f'Not resuming from {newest}: ' in log
     assert ('is not the one recorded when it was saved' if sidecar
-            else 'does not match the bytes stored') in log
+            else 'is damaged (its bytes do not match the CRC-32') in log
     runner.train()
     assert runner.epoch == 3
     # epoch 2 trained again from epoch 1's state; its file is intact again
@@ -147,7 +147,7 @@ def test_explicit_resume_of_damaged_checkpoint_is_refused(tmp_path,
     with pytest.raises(DamagedCheckpointError,
                        match=f'Cannot load checkpoint {damaged} '
                        r'\(--resume\): ' + ('its sha256' if sidecar else
-                                            'the CRC-32 of its record')):
+                                            'its zip record .* is damaged')):
         build_runner(_args(config, work, '--resume', str(damaged)))
     assert _files(work) == before
 
@@ -222,8 +222,8 @@ def test_test_tool_refuses_damaged_checkpoint(tmp_path):
     cfg = setup_test_cfg(build_test_parser().parse_args(
         [config, str(damaged), '--work-dir', str(out)]))
     with pytest.raises(DamagedCheckpointError,
-                       match=f'Cannot load checkpoint {damaged}: the CRC-32 '
-                       'of its record .*/data/'):
+                       match=f'Cannot load checkpoint {damaged}: its zip '
+                       "record '.*/data/.*' is damaged"):
         test(cfg)
     assert not out.exists()
 
@@ -253,3 +253,32 @@ def test_checkpoint_without_sha256_file_loads(tmp_path):
         runner.load_checkpoint(str(path))
         assert torch.equal(runner.model.fc.weight,
                            state['state_dict']['fc.weight'])
+
+
+@pytest.mark.parametrize('damaged', [False, True])
+def test_best_checkpoint_of_another_run_is_copied_with_its_sha256(
+        tmp_path, damaged):
+    """``--resume PATH`` of another run's checkpoint: its best checkpoint is
+    copied in with its sha256 file; a damaged one is not copied."""
+    # best epoch 1, not improved in epoch 2
+    config, work, _ = _train(tmp_path, f'other_{damaged}_cfg',
+                             schedule=(0.9, 0.5, 0.7))
+    best = work / 'best_acc_epoch_1.pth'
+    if damaged:
+        _zero_tensor_bytes(best)
+    here = tmp_path / 'here'
+    runner = build_runner(_args(config, here, '--resume',
+                                str(work / 'epoch_1.pth'), '--cfg-options',
+                                'train_cfg.max_epochs=2'))
+    runner.train()
+    copy = here / best.name
+    if damaged:
+        assert not copy.exists()
+        with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+            assert f'that file is damaged: its sha256' in f.read()
+        assert runner.message_hub.get_info('best_ckpt') is None
+    else:
+        assert copy.read_bytes() == best.read_bytes()
+        assert (here / (best.name + '.sha256')).read_bytes() == \
+            (work / (best.name + '.sha256')).read_bytes()
+        assert runner.message_hub.get_info('best_ckpt') == str(copy)

@@ -133,8 +133,8 @@ def _zip_problem(path: str) -> Optional[str]:
     except (EOFError, OSError, ValueError, struct.error, zlib.error) as e:
         return f'its zip structure is damaged ({type(e).__name__}: {e})'
     if bad is not None:
-        return (f'the CRC-32 of its record {bad!r} does not match the bytes '
-                'stored (the data is damaged)')
+        return (f'its zip record {bad!r} is damaged (its bytes do not match '
+                'the CRC-32 or the header stored for them)')
     return None
 
 
