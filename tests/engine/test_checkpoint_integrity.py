@@ -123,8 +123,9 @@ def test_auto_resume_skips_damaged_newest_checkpoint(tmp_path, sidecar):
     with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
         log = f.read()
     assert f'Not resuming from {newest}: ' in log
-    assert ('is not the one recorded when it was saved' if sidecar
-            else 'is damaged (its bytes do not match the CRC-32') in log
+    assert ('its sha256 is not the one recorded in epoch_2.pth.sha256'
+            if sidecar else 'is damaged (its bytes do not match the CRC-32'
+            ) in log
     runner.train()
     assert runner.epoch == 3
     # epoch 2 trained again from epoch 1's state; its file is intact again

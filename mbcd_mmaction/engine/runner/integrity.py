@@ -180,11 +180,11 @@ def checkpoint_problem(path: str) -> Optional[str]:
             if actual != expected:
                 detail = _zip_problem(path)
                 problem = (
-                    f'its sha256 ({actual}) is not the one recorded when it '
-                    f'was saved ({expected}, in {side}): its bytes changed'
-                    + (f'; {detail}' if detail else '') +
-                    '. If the file was replaced on purpose, delete the '
-                    'sha256 file')
+                    'its sha256 is not the one recorded in '
+                    f'{osp.basename(side)} when it was saved: its bytes '
+                    'changed since' + (f'; {detail}' if detail else '') +
+                    '. If the file was replaced on purpose, delete '
+                    f'{side}')
     else:
         problem = _zip_problem(path)
     if problem is None:
