@@ -5,6 +5,7 @@ Everything here is applied once, on ``import mbcd_mmaction``, before any
 and when it can be deleted. Nothing here changes numerical results.
 """
 import collections
+import os
 import pickle
 import re
 import sys
@@ -225,13 +226,24 @@ def explain_refused_checkpoint(filename, error: BaseException) -> str:
 def _explain_refused_globals_in_mmengine_loading() -> None:
     """Make mmengine's checkpoint loading say which file and which global
     safe loading refused (torch's own message suggests weights_only=False
-    and does not name the file)."""
+    and does not name the file), and refuse a damaged local checkpoint
+    first, naming it: torch checks no checksum, and a file with zeroed
+    bytes loads with wrong tensors (the sha256 file beside it, else the
+    zip's CRCs: :func:`mbcd_mmaction.engine.runner.integrity.verify_checkpoint`).
+    mmengine 0.10.7 does neither. When a release names the file, drop the
+    explanation; the integrity check stays (mmengine checks no checksum)."""
     from mmengine.runner.checkpoint import CheckpointLoader
     if getattr(CheckpointLoader.load_checkpoint, '_mbcd_wrapped', False):
         return
     original = CheckpointLoader.load_checkpoint.__func__
 
     def load_checkpoint(cls, filename, map_location=None, logger='current'):
+        # torch.load checks no checksum: a damaged local file is refused,
+        # named, before it is read (mbcd_mmaction.engine.runner.integrity)
+        from mbcd_mmaction.engine.runner.integrity import (is_local_path,
+                                                           verify_checkpoint)
+        if is_local_path(filename) and os.path.isfile(filename):
+            verify_checkpoint(filename)
         try:
             return original(cls, filename, map_location, logger)
         except RefusedGlobalError:

@@ -28,6 +28,8 @@ from mmengine.runner import Runner
 
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
+from mbcd_mmaction.engine.runner.integrity import (is_local_path,
+                                                   verify_checkpoint)
 from mbcd_mmaction.engine.runner.provenance import (provenance_of,
                                                     run_provenance)
 from mbcd_mmaction.engine.runner.results import write_json_atomic
@@ -167,13 +169,16 @@ def test_best_checkpoint(runner: Runner,
     """Load the best source-validation checkpoint of ``runner`` and test it
     on the test split (the target domain); write ``<work_dir>/out_file``.
 
-    Raises :class:`ModelSelectionError` when no best checkpoint exists.
+    Raises :class:`ModelSelectionError` when no best checkpoint exists,
+    :class:`~mbcd_mmaction.engine.runner.integrity.DamagedCheckpointError`
+    when it is damaged.
     Returns the results dict (on every rank).
     """
     path, metric, score = find_best_checkpoint(runner)
     barrier()  # rank 0 saved the file
     if not osp.isfile(path):
         raise ModelSelectionError(f'Best checkpoint {path} does not exist.')
+    verify_checkpoint(path)  # damaged: refused, named (torch checks nothing)
     checkpoint = runner.load_checkpoint(path, map_location='cpu',
                                         strict=True)
     check_finite_weights(runner.model, path)
@@ -430,11 +435,14 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         cfg.resume = False
     if not cfg.get('load_from', None):
         raise ValueError('test() needs a checkpoint')
+    path = cfg.load_from
+    if is_local_path(path):
+        # before anything is written; torch.load would read a damaged file
+        verify_checkpoint(path)
     check_work_dir_free(cfg, out_file)
     runner = build_runner(cfg)
     _attach_provenance(runner, cfg, request)
     check_datasets(cfg, ('test_dataloader', ))
-    path = cfg.load_from
     try:
         runner.load_checkpoint(path, map_location='cpu', strict=strict)
     except RuntimeError as err:

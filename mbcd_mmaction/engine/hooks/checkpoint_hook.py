@@ -10,6 +10,9 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
 from ..runner.atomic import atomic_write_bytes, commit, temp_path_for
+from ..runner.integrity import (checkpoint_problem, digest_path,
+                                remove_checkpoint_digest,
+                                write_checkpoint_digest)
 
 
 class _DeferredRemove:
@@ -37,6 +40,8 @@ class SafeCheckpointHook(CheckpointHook):
       the save left no checkpoint at all. Here outdated files are removed
       only after the new file is complete (``MMDGRunner.save_checkpoint``
       writes atomically), and ``last_checkpoint`` is replaced atomically.
+      A checkpoint's sha256 file (``<name>.pth.sha256``) is removed and
+      copied with it.
     * **iteration checkpoints inside epochs** (``iter_interval=N``, with
       ``by_epoch=True``): every N training iterations a full, resumable
       checkpoint ``iter_<global iter>.pth`` is written (model with the EMA
@@ -80,6 +85,8 @@ class SafeCheckpointHook(CheckpointHook):
                       logger='current', level=30)
             return
         if self.file_backend.isfile(path):
+            # the sha256 file first: never one without its checkpoint
+            remove_checkpoint_digest(str(path))
             self.file_backend.remove(path)
         elif self.file_backend.isdir(path):
             self.file_backend.rmtree(path)
@@ -124,12 +131,28 @@ class SafeCheckpointHook(CheckpointHook):
             if osp.isfile(here):
                 note = f'its copy here, {here}'
             elif osp.isfile(str(path)):
-                if is_main_process():
+                problem = checkpoint_problem(str(path))
+                if problem is not None:
+                    new, note = None, (
+                        f'no best checkpoint (that file is damaged: '
+                        f'{problem}; only a better epoch will be saved as '
+                        'best)')
+                elif is_main_process():
                     os.makedirs(str(self.out_dir), exist_ok=True)
                     tmp = temp_path_for(here)
                     shutil.copyfile(str(path), tmp)
+                    remove_checkpoint_digest(here)
                     commit(tmp, here)
-                note = f'a copy of it made here, {here}'
+                    # the original's digest, if it has one: a copy damaged
+                    # in copying is found when it is loaded
+                    source = digest_path(str(path))
+                    if osp.isfile(source):
+                        with open(source, 'rb') as f:
+                            atomic_write_bytes(digest_path(here), f.read())
+                    else:
+                        write_checkpoint_digest(here)
+                if problem is None:
+                    note = f'a copy of it made here, {here}'
             else:
                 new, note = None, ('no best checkpoint (the file does not '
                                    'exist; only a better epoch will be saved '

@@ -26,6 +26,9 @@ class NonFiniteOutputError(FloatingPointError):
 
 
 def _finite_checkpoint(path: str) -> bool:
+    from ..runner.integrity import checkpoint_problem
+    if checkpoint_problem(path) is not None:
+        return False  # damaged: torch.load would not notice
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception:  # noqa: BLE001 - torn or refused: not a good one

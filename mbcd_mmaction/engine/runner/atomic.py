@@ -67,8 +67,11 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
 
 
 def is_complete_checkpoint(path: str) -> bool:
-    """Cheap integrity check of a ``torch.save`` file (a zip archive): it
-    exists and its central directory, written last, is readable."""
+    """Cheap structural check of a ``torch.save`` file (a zip archive): it
+    exists and its central directory, written last, is readable (a
+    truncated file is not). It reads no data: damaged bytes inside the file
+    pass; :func:`mbcd_mmaction.engine.runner.integrity.checkpoint_problem`
+    checks the data (what every load does)."""
     if not path or not osp.isfile(path):
         return False
     try:

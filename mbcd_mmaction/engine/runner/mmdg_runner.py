@@ -1,6 +1,7 @@
 """Runner with crash-safe checkpoints and mid-epoch resume."""
 import copy
 import glob
+import logging
 import os
 import os.path as osp
 import re
@@ -14,7 +15,10 @@ from mmengine.runner import EpochBasedTrainLoop, Runner
 
 from mbcd_mmaction.datasets.protocols import apply_experiment
 
-from .atomic import commit, is_complete_checkpoint, temp_path_for
+from .atomic import commit, temp_path_for
+from .integrity import (DamagedCheckpointError, NoResumableCheckpointError,
+                        checkpoint_problem, file_sha256, is_local_path,
+                        remove_checkpoint_digest, write_checkpoint_digest)
 from .host_memory import retain_freed_host_memory
 from .provenance import provenance_of
 from .results import to_jsonable
@@ -38,9 +42,18 @@ class MMDGRunner(Runner):
       ``SafeCheckpointHook`` (configs/_base_/mmdg_runtime.py) also deletes
       outdated checkpoints only after the new one exists and rewrites
       ``last_checkpoint`` atomically.
+    * **Checked checkpoints**: beside each checkpoint it writes a sha256
+      file (``epoch_3.pth.sha256``), after the checkpoint is in place; every
+      checkpoint loaded is verified first (the sha256, or without one the
+      zip's CRCs: :mod:`.integrity`), and a damaged one is refused, named.
     * **Auto-resume that checks its file**: ``--resume`` without a path
-      uses ``work_dir/last_checkpoint`` if it names a complete checkpoint,
-      otherwise the newest complete ``epoch_*.pth`` / ``iter_*.pth``.
+      uses ``work_dir/last_checkpoint`` if it names an intact checkpoint,
+      otherwise the newest intact ``epoch_*.pth`` / ``iter_*.pth`` /
+      ``best_*_epoch_*.pth``; each
+      damaged file skipped is named in a warning. If the work directory
+      holds checkpoints but none of them can be resumed from, it stops with
+      an error listing them (instead of training from the start over
+      them); without any checkpoint it trains from the start.
     * **Mid-epoch resume**: an ``EpochBasedTrainLoop`` in the config is
       built as :class:`ResumableEpochBasedTrainLoop`, which skips the
       batches of the interrupted epoch that were already trained.
@@ -119,42 +132,76 @@ class MMDGRunner(Runner):
         tmp = temp_path_for(final)
         try:
             super().save_checkpoint(out_dir, osp.basename(tmp), **kwargs)
+            digest = file_sha256(tmp)
+            # the sha256 file of a file replaced goes first: a crash between
+            # the two renames leaves a checkpoint without one (checked by its
+            # CRCs then), never one with another file's digest
+            remove_checkpoint_digest(final)
             commit(tmp, final)
         except BaseException:
             if osp.exists(tmp):
                 os.remove(tmp)
             raise
+        write_checkpoint_digest(final, digest)
 
     def _auto_resume_checkpoint(self) -> Optional[str]:
-        """The checkpoint ``--resume`` (no path) continues from."""
+        """The checkpoint ``--resume`` (no path) continues from: the one
+        ``last_checkpoint`` names (its copy in this work directory first),
+        else the newest intact ``*epoch_<n>.pth`` / ``*iter_<n>.pth`` (best
+        checkpoints too: they are saved in full). Damaged
+        files are skipped, each named in a warning. None when the work
+        directory holds no checkpoint; :class:`NoResumableCheckpointError`
+        listing the files when it holds some and none can be resumed from.
+        """
         work_dir = self.work_dir
         pointer = osp.join(work_dir, 'last_checkpoint')
-        named = None
+        named = here = None
+        order = []
         if osp.isfile(pointer):
             with open(pointer) as f:
-                named = f.read().strip()
+                named = f.read().strip() or None
+        if named:
             # a copied work directory names the original's files: resume
             # from the copy here
             here = osp.join(work_dir, osp.basename(named))
-            if osp.abspath(named) != osp.abspath(here) and \
-                    is_complete_checkpoint(here):
+            if osp.abspath(named) != osp.abspath(here):
+                order.append(here)
+            order.append(named)
+        files = sorted((p for p in glob.glob(osp.join(work_dir, '*.pth'))
+                        if _CKPT_NAME.search(osp.basename(p))),
+                       key=lambda p: (os.stat(p).st_mtime_ns, p),
+                       reverse=True)
+        skipped = []
+        for path in dict.fromkeys(order + files):
+            if not osp.isfile(path):
+                continue
+            problem = checkpoint_problem(path)
+            if problem is not None:
+                skipped.append((path, problem))
+                print_log(f'Not resuming from {path}: {problem}.',
+                          logger='current', level=logging.WARNING)
+                continue
+            if path == here and here != named:
                 print_log(f'last_checkpoint names {named}, outside this work '
                           f'directory; resuming from its copy here, {here}.',
                           logger='current')
-                return here
-            if is_complete_checkpoint(named):
-                return named
-        candidates = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
-                      if _CKPT_NAME.search(osp.basename(p))
-                      and is_complete_checkpoint(p)]
-        if not candidates:
+            elif path != named:
+                print_log(
+                    (f'last_checkpoint names {named}, which is not an intact '
+                     'checkpoint' if named else 'No last_checkpoint') +
+                    f'; resuming from the newest intact one, {path}.',
+                    logger='current',
+                    level=logging.WARNING if named else logging.INFO)
+            return path
+        if not skipped:
             return None
-        latest = max(candidates, key=lambda p: (os.stat(p).st_mtime_ns, p))
-        print_log(
-            f'last_checkpoint names {named!r}, which is not a complete '
-            f'checkpoint; resuming from the newest complete one, {latest}.',
-            logger='current')
-        return latest
+        lines = [f'  {p}: {problem}' for p, problem in skipped]
+        raise NoResumableCheckpointError(
+            f'--resume: no checkpoint in {work_dir} can be resumed from, '
+            'and training from the start would overwrite them:\n' +
+            '\n'.join(lines) + '\nResume from an intact checkpoint with '
+            '--resume PATH, or start over in another --work-dir (or delete '
+            'these files).')
 
     def resume(self, filename: str, *args, **kwargs) -> None:
         self._resuming_from = filename
@@ -189,8 +236,15 @@ class MMDGRunner(Runner):
                 + '. Resume with the options the run was started with, or '
                 'start the new experiment in its own --work-dir.')
 
-    def load_or_resume(self) -> None:
-        if not self._has_loaded and self._resume and self._load_from is None:
+    def _check_checkpoint_to_load(self) -> None:
+        """Decide what ``load_or_resume`` loads and verify it, when the
+        runner is built (before anything but the log is written to the work
+        directory): the auto-resume checkpoint
+        (:meth:`_auto_resume_checkpoint`), else ``load_from`` (``--resume
+        PATH`` or a config's ``load_from``), refused, named, if damaged."""
+        if self._has_loaded or getattr(self, '_checked_load', False):
+            return
+        if self._resume and self._load_from is None:
             path = self._auto_resume_checkpoint()
             if path is None:
                 print_log('No checkpoint to resume from in '
@@ -199,4 +253,22 @@ class MMDGRunner(Runner):
                 self._resume = False
             else:
                 self._load_from = path
+        elif self._load_from is not None and is_local_path(self._load_from):
+            what = '--resume' if self._resume else 'load_from'
+            problem = checkpoint_problem(self._load_from)
+            if problem is not None:
+                raise DamagedCheckpointError(
+                    f'Cannot load checkpoint {self._load_from} ({what}): '
+                    f'{problem}.')
+        self._checked_load = True
+
+    def dump_config(self) -> None:
+        # the last step of Runner.__init__, its first write into work_dir
+        # (after the log): a run that cannot load what it was asked to
+        # stops before it writes anything else
+        self._check_checkpoint_to_load()
+        super().dump_config()
+
+    def load_or_resume(self) -> None:
+        self._check_checkpoint_to_load()
         return super().load_or_resume()
