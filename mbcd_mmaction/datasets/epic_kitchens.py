@@ -61,7 +61,8 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities, missing_data_hint)
+                   check_domains, check_modalities, missing_data_hint,
+                   plain_name)
 from .split_files import SPLIT_COLUMNS  # noqa: F401  (re-exported)
 from .split_files import read_split_table, split_file
 
@@ -194,10 +195,17 @@ class EpicKitchensDataset(MultiModalBaseDataset):
         """Read the split pickles of all ``domains`` into data_info dicts."""
         data_list = []
         num_classes = len(CLASSES)
+        seen = {}  # uid -> split file
         for domain in self.domains:
             path, frame = self._read_split(domain)
             domain_id = ALL_DOMAINS.index(domain)
             for row in frame.itertuples(index=False):
+                if row.uid in seen:
+                    raise ValueError(
+                        f'{path}: uid {row.uid} is also in {seen[row.uid]}; '
+                        'every uid of a dataset must be unique (a repeated '
+                        'sample would count twice).')
+                seen[row.uid] = path
                 label = int(row.verb_class)
                 if not 0 <= label < num_classes:
                     raise ValueError(
@@ -208,7 +216,8 @@ class EpicKitchensDataset(MultiModalBaseDataset):
                     raise ValueError(
                         f'{path}: uid {row.uid} has stop_frame={stop} < '
                         f'start_frame={start}.')
-                video_id = str(row.video_id)
+                video_id = plain_name(row.video_id,
+                                      f'{path}: uid {row.uid}', 'video_id')
                 info = dict(
                     label=label, domain=domain, domain_id=domain_id,
                     uid=row.uid if isinstance(row.uid, str) else int(row.uid),

@@ -145,8 +145,10 @@ def _integers(values: pd.Series, path: str, column: str,
         i = int(np.flatnonzero(bad)[0])
         where = f'row {i + 1}' if column == 'uid' else \
             f'row {i + 1} (uid {uids.iloc[i]})'
-        raise ValueError(f'{path}: {where} has {column}='
-                         f'{values.iloc[i]!r}, expected an integer.')
+        value = values.iloc[i]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise ValueError(f'{path}: {where} has {column}={value!r}, expected '
+                         'an integer.')
     return numbers.astype('int64')
 
 
