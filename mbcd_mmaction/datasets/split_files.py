@@ -62,6 +62,8 @@ SPLIT_PICKLE_GLOBALS = frozenset({
     ('numpy.core.numeric', '_frombuffer'),
     ('numpy._core.numeric', '_frombuffer'),
     ('builtins', 'slice'),
+    ('__builtin__', 'slice'),  # pickle protocol 2 names builtins so
+    ('_codecs', 'encode'),  # and stores bytes as _codecs.encode(text)
 })
 
 

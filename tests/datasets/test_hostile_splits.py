@@ -70,6 +70,18 @@ def test_dataset_refuses_a_crafted_split_and_runs_nothing(root, tmp_path,
     assert not osp.exists(marker)
 
 
+def test_training_refuses_a_crafted_split_and_runs_nothing(root, tmp_path):
+    import mbcd_mmaction.registration  # noqa: F401
+    from mbcd_mmaction.apis import setup_cfg, train
+    path, marker = _plant(root, tmp_path)
+    cfg = setup_cfg([osp.join(REPO, 'configs/mbcd/mbcd_epic_demo.py'),
+                     '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                     'target_domain=D3', f'data_root={root}'])
+    with pytest.raises(UnsafeSplitError, match=_refused(path)):
+        train(cfg)
+    assert not osp.exists(marker)
+
+
 def test_checker_reports_a_crafted_split_and_runs_nothing(root, tmp_path):
     path, marker = _plant(root, tmp_path)
     report = check_dataset_cfg(epic_config(root, domains=('D1', 'D2')),
@@ -131,6 +143,13 @@ def test_genuine_pickles_load_and_their_csv_round_trips(root, tmp_path):
     genuine = pd.read_pickle(pkl)
     table = read_split_table(pkl)
     assert table.to_dict('records') == genuine.to_dict('records')
+    # every pickle protocol pandas can write; uid as the index
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        for frame in (genuine, genuine.set_index('uid')):
+            other = str(tmp_path / f'p{protocol}.pkl')
+            frame.to_pickle(other, protocol=protocol)
+            assert _globals(other) <= SPLIT_PICKLE_GLOBALS, protocol
+            pd.testing.assert_frame_equal(read_split_table(other), table)
 
     def build():
         ds = DATASETS.build(dict(type='EpicKitchensDataset', data_root=root,
@@ -156,10 +175,8 @@ def test_genuine_pickles_load_and_their_csv_round_trips(root, tmp_path):
     with pytest.raises(FileExistsError, match='D1_test.csv exists'):
         convert_split_pickles(split_dir)
     # the tool is a thin CLI over convert_split_pickles
-    proc = subprocess.run(
-        [sys.executable, 'tools/data/convert_splits.py', split_dir, '--out',
-         str(tmp_path / 'csv')], cwd=REPO, capture_output=True, text=True,
-        timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    import runpy
+    tool = runpy.run_path(osp.join(REPO, 'tools/data/convert_splits.py'))
+    assert tool['main']([split_dir, '--out', str(tmp_path / 'csv')]) == 0
     pd.testing.assert_frame_equal(
         read_split_table(str(tmp_path / 'csv' / 'D1_train.csv')), table)
