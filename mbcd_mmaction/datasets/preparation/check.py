@@ -11,13 +11,21 @@ rejects, the checker reports:
   (every frame is decoded; ``quick=True``: the first and last only), a jpg
   of a clip that does not decode (every frame of the clip; ``quick=True``:
   the first and last), an audio file soundfile cannot read to the end (a
-  truncated wav has fewer samples than its header promises);
+  truncated wav has fewer samples than its header promises) or that holds
+  a NaN or inf sample;
 * too short: flow x/y videos of different lengths, a video shorter than its
   segment, an audio file that ends before the clip's audio window (EPIC
   timestamps, the generic format's ``stop``; HAC: the video's length) by
   more than the pipeline's ``LoadAudioSpectrogram(short_tolerance)``
   (unless ``pad_short_audio=True``), a video with fewer than
   ``min_frames`` frames if given.
+
+Split and annotation files are read by the datasets themselves, so what
+they refuse (a missing column, a non-integer label, a repeated uid, a path
+that leaves ``data_root``, a split pickle that names a global it may not)
+is a ``split`` problem; an optimizer learning rate training refuses
+(:func:`~mbcd_mmaction.datasets.protocols.check_optimizer_cfg`) is a
+``config`` problem.
 
 Notices (reported, exit code 0): what the loader adjusts and counts
 (:data:`mbcd_mmaction.datasets.base.ADJUSTMENTS`): clips shorter than the
