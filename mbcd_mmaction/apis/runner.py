@@ -26,6 +26,7 @@ from mmengine.dist import barrier
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 
+from mbcd_mmaction.datasets.protocols import check_optimizer_cfg
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
 from mbcd_mmaction.engine.runner.integrity import (is_local_path,
@@ -400,7 +401,9 @@ def _attach_provenance(runner: Runner, cfg: Config,
 def train(cfg: Config, request: Optional[dict] = None) -> dict:
     """Train on the source domains, then :func:`test_best_checkpoint`.
 
-    Before the first iteration: the model-selection settings, the work
+    Before the first iteration: the model-selection settings, the
+    optimizer's learning rate (:func:`~mbcd_mmaction.datasets.protocols.
+    check_optimizer_cfg`), the work
     directory (:func:`check_work_dir_free`) and every split the run reads
     (:func:`check_datasets`) are checked.
 
@@ -410,6 +413,7 @@ def train(cfg: Config, request: Optional[dict] = None) -> dict:
             the results.
     """
     check_model_selection_cfg(cfg)
+    check_optimizer_cfg(cfg)
     check_work_dir_free(cfg)
     runner = build_runner(cfg)
     _attach_provenance(runner, cfg, request)

@@ -2,6 +2,7 @@
 samples either stop the run with a clear error or, where the user opts in,
 are skipped and counted."""
 import multiprocessing
+import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import BaseActionDataset
@@ -54,6 +55,11 @@ def check_domains(owner: str, domains: Union[str, Sequence[str], None],
             'dataset.')
     if isinstance(domains, str):
         domains = [domains]
+    repeated = sorted({d for d in domains if list(domains).count(d) > 1})
+    if repeated:
+        raise ValueError(f'{owner}: domains={list(domains)!r} lists '
+                         f'{repeated} more than once (its samples would '
+                         'count twice); list each domain once.')
     unknown = [d for d in domains if allowed is not None and d not in allowed]
     if unknown or not domains:
         raise ValueError(f'{owner}: unknown domain(s) {unknown or domains!r};'
@@ -76,10 +82,43 @@ def check_modalities(owner: str, modalities: Union[str, Sequence[str]]
     if isinstance(modalities, str):
         modalities = [modalities]
     bad = [m for m in modalities if m not in ALL_MODALITIES]
-    if bad or not modalities:
+    repeated = sorted({m for m in modalities
+                       if list(modalities).count(m) > 1})
+    if bad or not modalities or repeated:
         raise ValueError(f'{owner}: modalities={modalities!r}; expected a '
-                         f'non-empty subset of {ALL_MODALITIES}.')
+                         f'non-empty subset of {ALL_MODALITIES}' +
+                         (f', each once ({repeated} repeated).' if repeated
+                          else '.'))
     return tuple(m for m in ALL_MODALITIES if m in modalities)
+
+
+def path_inside(root: str, value, where: str, key: str) -> str:
+    """``value`` (a path relative to ``root``, or an absolute one inside
+    it) joined to ``root``; a clear error naming ``where`` and ``key`` for a
+    path that leaves ``root`` (``../../etc/passwd``). Lexical: symlinks
+    inside ``root`` may point anywhere."""
+    value = str(value).strip()
+    joined = osp.normpath(value if osp.isabs(value) else
+                          osp.join(root, value))
+    base = osp.normpath(osp.abspath(root))
+    if osp.commonpath([osp.abspath(joined), base]) != base:
+        raise ValueError(
+            f'{where}: {key}={value!r} leaves data_root ({root}): paths must '
+            'name files inside data_root (relative to it, without `..` '
+            'above it); set data_root to a folder that contains the data.')
+    return joined
+
+
+def plain_name(value, where: str, key: str) -> str:
+    """``value`` as a file or folder name, or a clear error for one with a
+    path separator, ``..`` or nothing in it."""
+    value = str(value)
+    if not value.strip() or value in ('.', '..') or '/' in value or \
+            '\\' in value or value != osp.basename(value):
+        raise ValueError(f'{where}: {key}={value!r} is not a plain name '
+                         '(no path separators, `.` or `..`): it names '
+                         'files under data_root.')
+    return value
 
 
 #: What loading transforms may change in a sample without stopping, and

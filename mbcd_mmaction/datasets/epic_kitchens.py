@@ -1,7 +1,9 @@
 """EPIC-Kitchens (MM-SADA domain-adaptation splits) for multi-modal DG.
 
 Split files: ``{split_dir}/D{1,2,3}_{train,test}.pkl``, pandas DataFrame
-pickles with the columns ``uid, participant_id, video_id, narration,
+pickles (read without running code from them; a ``.csv`` of the same name,
+written by ``tools/data/convert_splits.py``, is read instead when it
+exists) with the columns ``uid, participant_id, video_id, narration,
 start_timestamp, stop_timestamp ('hh:mm:ss.ff' strings), start_frame,
 stop_frame, verb, verb_class``. Domains D1 = P08, D2 = P01, D3 = P22; the 8
 verb classes ``take, put, open, close, wash, cut, mix, pour`` are
@@ -56,19 +58,17 @@ import math
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
-import pandas as pd
-
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities, missing_data_hint)
+                   check_domains, check_modalities, missing_data_hint,
+                   plain_name)
+from .split_files import SPLIT_COLUMNS  # noqa: F401  (re-exported)
+from .split_files import read_split_table, split_file
 
 ALL_DOMAINS = ('D1', 'D2', 'D3')
 DOMAIN_PARTICIPANTS = {'D1': 'P08', 'D2': 'P01', 'D3': 'P22'}
 CLASSES = ('take', 'put', 'open', 'close', 'wash', 'cut', 'mix', 'pour')
-SPLIT_COLUMNS = ('uid', 'participant_id', 'video_id', 'narration',
-                 'start_timestamp', 'stop_timestamp', 'start_frame',
-                 'stop_frame', 'verb', 'verb_class')
 RGB_TMPL = 'frame_{:010d}.jpg'
 
 
@@ -167,29 +167,18 @@ class EpicKitchensDataset(MultiModalBaseDataset):
             **kwargs)
 
     # ------------------------------------------------------------------
-    def _read_split(self, domain: str) -> pd.DataFrame:
-        path = osp.join(self.split_dir, f'{domain}_{self.split}.pkl')
+    def _read_split(self, domain: str):
+        """``(path, table)`` of ``domain``'s split file (the CSV when it
+        exists, else the pickle, read without running code from it:
+        :mod:`mbcd_mmaction.datasets.split_files`)."""
+        path = split_file(self.split_dir, domain, self.split)
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'EpicKitchensDataset: split file {path} not found (expected '
-                f'the MM-SADA pickle {domain}_{self.split}.pkl in split_dir='
-                f'{self.split_dir}).' +
+                f'the MM-SADA pickle {domain}_{self.split}.pkl or its CSV '
+                f'{domain}_{self.split}.csv in split_dir={self.split_dir}).' +
                 missing_data_hint(self.data_root, 'epic'))
-        frame = pd.read_pickle(path)
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f'{path}: expected a pandas DataFrame pickle, got '
-                            f'{type(frame).__name__}.')
-        missing = [c for c in SPLIT_COLUMNS if c not in frame.columns]
-        # uid is sometimes the index rather than a column.
-        if missing == ['uid'] and frame.index.name == 'uid':
-            frame = frame.reset_index()
-            missing = []
-        if missing:
-            raise KeyError(f'{path}: missing column(s) {missing}; expected '
-                           f'{list(SPLIT_COLUMNS)}.')
-        if len(frame) == 0:
-            raise ValueError(f'{path}: the split is empty (0 rows).')
-        return frame
+        return path, read_split_table(path)
 
     def _mp4_dir(self, modality: str, domain: str) -> str:
         if modality == 'rgb':
@@ -206,11 +195,17 @@ class EpicKitchensDataset(MultiModalBaseDataset):
         """Read the split pickles of all ``domains`` into data_info dicts."""
         data_list = []
         num_classes = len(CLASSES)
+        seen = {}  # uid -> split file
         for domain in self.domains:
-            path = osp.join(self.split_dir, f'{domain}_{self.split}.pkl')
-            frame = self._read_split(domain)
+            path, frame = self._read_split(domain)
             domain_id = ALL_DOMAINS.index(domain)
             for row in frame.itertuples(index=False):
+                if row.uid in seen:
+                    raise ValueError(
+                        f'{path}: uid {row.uid} is also in {seen[row.uid]}; '
+                        'every uid of a dataset must be unique (a repeated '
+                        'sample would count twice).')
+                seen[row.uid] = path
                 label = int(row.verb_class)
                 if not 0 <= label < num_classes:
                     raise ValueError(
@@ -221,7 +216,8 @@ class EpicKitchensDataset(MultiModalBaseDataset):
                     raise ValueError(
                         f'{path}: uid {row.uid} has stop_frame={stop} < '
                         f'start_frame={start}.')
-                video_id = str(row.video_id)
+                video_id = plain_name(row.video_id,
+                                      f'{path}: uid {row.uid}', 'video_id')
                 info = dict(
                     label=label, domain=domain, domain_id=domain_id,
                     uid=row.uid if isinstance(row.uid, str) else int(row.uid),

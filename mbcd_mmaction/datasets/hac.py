@@ -33,7 +33,8 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities, missing_data_hint)
+                   check_domains, check_modalities, missing_data_hint,
+                   path_inside)
 
 HAC_DOMAINS = ('human', 'animal', 'cartoon')
 HAC_CLASSES = ('sleeping', 'watching tv', 'eating', 'drinking', 'swimming',
@@ -141,6 +142,7 @@ class HACDataset(MultiModalBaseDataset):
         """Read the split CSVs of all ``domains`` into data_info dicts."""
         splits = ('train', 'test') if self.split == 'all' else (self.split, )
         data_list = []
+        seen = {}  # uid -> split file
         for domain in self.domains:
             domain_id = HAC_DOMAINS.index(domain)
             for split in splits:
@@ -150,9 +152,19 @@ class HACDataset(MultiModalBaseDataset):
                         f'HACDataset: split file {path} not found.' +
                         missing_data_hint(self.data_root, 'hac'))
                 for name, label in read_hac_split(path):
+                    uid = f'{domain}/{name}'
+                    if uid in seen:
+                        raise ValueError(
+                            f'{path}: video {name!r} is listed again (also '
+                            f'in {seen[uid]}); each video once (a repeated '
+                            'sample would count twice).')
+                    seen[uid] = path
                     files = hac_paths(self.video_root, domain, name)
+                    # (its flow and audio files are as deep as the rgb)
+                    path_inside(self.video_root, files['rgb'],
+                                f'{path}: video {name!r}', 'its file')
                     info = dict(label=label, domain=domain,
-                                domain_id=domain_id, uid=f'{domain}/{name}',
+                                domain_id=domain_id, uid=uid,
                                 ann_file=path,
                                 video_id=name, split=split,
                                 modalities=self.modalities,

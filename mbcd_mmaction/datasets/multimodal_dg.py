@@ -20,7 +20,10 @@ stop       no        segment end in seconds
 uid        no        sample id (default: the row number)
 =========  ========  ===================================================
 
-Relative paths are relative to ``data_root``. Only the columns of the
+Paths are relative to ``data_root`` (an absolute path must lie inside
+it); a path that leaves ``data_root`` (``../../etc/passwd``) is an error
+naming the row. Labels are integers (``4.7`` is an error, not 4); a
+``uid`` that repeats is an error. Only the columns of the
 loaded modalities must be filled. Frames are sampled inside
 ``[start, stop]`` of each video (frame rate read from the file) and the
 audio window is ``[start, stop]``; without ``start``/``stop`` the whole
@@ -45,7 +48,8 @@ import pandas as pd
 from mmaction.registry import DATASETS
 
 from .base import (ALL_MODALITIES, MultiModalBaseDataset, check_choice,
-                   check_domains, check_modalities, missing_data_hint)
+                   check_domains, check_modalities, missing_data_hint,
+                   path_inside)
 
 MODALITY_COLUMNS = {'rgb': ('rgb', ), 'flow': ('flow_x', 'flow_y'),
                     'audio': ('audio', )}
@@ -129,9 +133,8 @@ class MultiModalDGDataset(MultiModalBaseDataset):
                          data_root=data_root, test_mode=test_mode,
                          metainfo=metainfo, **kwargs)
 
-    def _path(self, value: str) -> str:
-        value = str(value).strip()
-        return value if osp.isabs(value) else osp.join(self.data_root, value)
+    def _path(self, value: str, where: str, key: str) -> str:
+        return path_inside(self.data_root, value, where, key)
 
     def _label(self, value, where: str) -> int:
         if isinstance(value, str):
@@ -139,8 +142,11 @@ class MultiModalDGDataset(MultiModalBaseDataset):
             if self.classes is not None and value in self.classes:
                 return self.classes.index(value)
         try:
+            if isinstance(value, bool) or (isinstance(value, float) and
+                                           not value.is_integer()):
+                raise ValueError  # int() would truncate 4.7 to 4
             label = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f'{where}: label {value!r} is neither an integer'
                              f' nor one of classes={self.classes}.') from None
         if self.classes is not None and not 0 <= label < len(self.classes):
@@ -172,6 +178,16 @@ class MultiModalDGDataset(MultiModalBaseDataset):
             raise KeyError(f'{self.ann_file}: modalities {self.modalities} '
                            f'need column(s) {missing}.')
         self._metainfo['domains'] = all_domains
+        if 'uid' in table.columns:
+            uids = [None if _empty(u) else str(u) for u in table['uid']]
+            first = {}
+            for i, uid in enumerate(uids):
+                if uid is not None and uid in first:
+                    raise ValueError(
+                        f'{self.ann_file} rows {first[uid] + 1} and {i + 1}:'
+                        f' uid {uid!r} repeats; every uid must be unique (a '
+                        'repeated sample would count twice).')
+                first.setdefault(uid, i)
         data_list = []
         for i, row in enumerate(table.to_dict('records')):
             domain = str(row['domain'])
@@ -202,16 +218,17 @@ class MultiModalDGDataset(MultiModalBaseDataset):
                     raise ValueError(f'{where}: stop {span[1]} <= start '
                                      f'{span[0]}.')
             if 'rgb' in self.modalities:
-                info['rgb_videos'] = (self._path(row['rgb']), )
+                info['rgb_videos'] = (self._path(row['rgb'], where, 'rgb'), )
                 if span:
                     info['rgb_time_span'] = span
             if 'flow' in self.modalities:
-                info['flow_videos'] = (self._path(row['flow_x']),
-                                       self._path(row['flow_y']))
+                info['flow_videos'] = (
+                    self._path(row['flow_x'], where, 'flow_x'),
+                    self._path(row['flow_y'], where, 'flow_y'))
                 if span:
                     info['flow_time_span'] = span
             if 'audio' in self.modalities:
-                info['audio_path'] = self._path(row['audio'])
+                info['audio_path'] = self._path(row['audio'], where, 'audio')
                 if span:
                     info.update(audio_start=span[0], audio_stop=span[1])
             data_list.append(info)

@@ -47,6 +47,7 @@ declare ``source_domains=None``; :func:`apply_protocol` fills every such
 key under ``cfg.model`` with the protocol's source domains, in order.
 """
 import difflib
+import math
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -372,7 +373,32 @@ def _modalities_of(cfg) -> Optional[Tuple[str, ...]]:
         raise ValueError(f'modalities={tuple(modalities)!r}: unknown '
                          f'{bad}; expected names from {ALL_MODALITIES} or '
                          f'a code from {sorted(MODALITY_CODES)}.')
+    repeated = sorted({m for m in modalities
+                       if list(modalities).count(m) > 1})
+    if repeated:
+        raise ValueError(f'modalities={tuple(modalities)!r}: {repeated} '
+                         'named more than once (the model would encode it '
+                         'twice); name each modality once.')
     return tuple(modalities)
+
+
+def check_optimizer_cfg(cfg) -> None:
+    """Refuse a training config whose optimizer learning rate
+    (``optim_wrapper.optimizer.lr``) is not a finite number > 0: with
+    ``lr=0`` the weights never change and the run reports the accuracy of
+    its initial weights (chance) as a result."""
+    optimizer = (cfg.get('optim_wrapper', None) or {}).get('optimizer',
+                                                          None)
+    if not isinstance(optimizer, dict) or 'lr' not in optimizer:
+        return
+    lr = optimizer['lr']
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or \
+            not math.isfinite(lr) or lr <= 0:
+        raise ValueError(
+            f'optim_wrapper.optimizer.lr={lr!r}: the learning rate must be '
+            'a finite number > 0 (with 0 nothing is learnt and the run '
+            'reports its initial weights\' accuracy); set e.g. '
+            '--cfg-options optim_wrapper.optimizer.lr=1e-4.')
 
 
 def _all_datasets(cfg):

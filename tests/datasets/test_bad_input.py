@@ -2,8 +2,10 @@
 ``skip_unreadable=True`` training skips and counts them instead."""
 import os
 import os.path as osp
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from mmaction.registry import DATASETS
 from mmengine.config import Config
@@ -205,3 +207,153 @@ def test_looped_clips_and_grey_frames_are_counted(root):
     sample = looping[0]
     assert sample['inputs']['rgb'].shape == ds[0]['inputs']['rgb'].shape
     assert looping.adjusted_samples()['looped'].tolist() == [1, 0, 0, 0]
+
+
+# ------------------------------------------- what the loader let through
+def _split_pkl(root, name='D1_train.pkl'):
+    return osp.join(root, 'MM-SADA_Domain_Adaptation_Splits', name)
+
+
+def _checker_problems(root, **kwargs):
+    from mbcd_mmaction.datasets.preparation import (check_dataset_cfg,
+                                                    epic_config)
+    report = check_dataset_cfg(epic_config(root, domains=('D1', ), **kwargs),
+                               progress=False, quick=True)
+    return [str(p) for p in report['problems']]
+
+
+@pytest.mark.parametrize('value', [np.nan, np.inf])
+def test_nan_or_inf_audio_names_the_file(root, value):
+    import soundfile as sf
+    ds = _dataset(root)
+    info = ds.get_data_info(0)
+    path = info['audio_path']
+    wav, sr = sf.read(path, dtype='float32')
+    # one sample inside the clip's window
+    wav[int((info['audio_start'] + info['audio_stop']) / 2 * sr)] = value
+    sf.write(path, wav, sr, subtype='FLOAT')
+    word = 'nan' if np.isnan(value) else 'inf'
+    with pytest.raises(UnreadableSampleError,
+                       match=f'{path} holds {word} at sample'):
+        ds[0]
+    problems = [p for p in _checker_problems(root) if path in p]
+    assert len(problems) == 1 and problems[0].startswith(
+        f'UNREADABLE {path}: holds {word} at sample'), problems
+
+
+def _rewrite_split(root, change):
+    path = _split_pkl(root)
+    frame = pd.read_pickle(path)
+    frame = change(frame)
+    frame.to_pickle(path)
+    return path, frame
+
+
+@pytest.mark.parametrize('case', ['float_label', 'repeated_uid',
+                                  'video_id_leaves_root'])
+def test_bad_split_rows_name_file_and_row(root, case):
+    if case == 'float_label':
+        def change(f):
+            f['verb_class'] = f['verb_class'].astype('float64')
+            f.loc[1, 'verb_class'] = 4.7
+            return f
+        expected = r"row 2 \(uid \d+\) has verb_class=4.7, expected an " \
+            'integer'
+    elif case == 'repeated_uid':
+        def change(f):
+            return pd.concat([f, f.iloc[[0]]], ignore_index=True)
+        expected = r'uid \d+ appears in rows \[1, 5\]'
+    else:
+        def change(f):
+            f.loc[2, 'video_id'] = '../../etc/passwd'
+            return f
+        expected = r"uid \d+: video_id='../../etc/passwd' is not a plain name"
+    path, _ = _rewrite_split(root, change)
+    with pytest.raises(ValueError, match=f'{path}: {expected}'):
+        _dataset(root)
+    problems = _checker_problems(root)
+    assert len(problems) == 1 and problems[0].startswith('SPLIT'), problems
+    assert re.search(f'{path}: {expected}', problems[0]), problems
+
+
+def test_repeated_domains_and_modalities_are_refused(root):
+    with pytest.raises(ValueError, match=r"lists \['D1'\] more than once"):
+        DATASETS.build(dict(type='EpicKitchensDataset', data_root=root,
+                            domains=['D1', 'D1']))
+    with pytest.raises(ValueError, match=r"\['rgb'\] repeated"):
+        _dataset(root, modalities=['rgb', 'rgb'])
+    problems = _checker_problems(root, modalities=('rgb', 'rgb'))
+    assert len(problems) == 1 and "['rgb'] repeated" in problems[0]
+    # the top-level option (--cfg-options modalities=[rgb,rgb])
+    from mbcd_mmaction.datasets import apply_top_level
+    with pytest.raises(ValueError, match=r"\['rgb'\] named more than once"):
+        apply_top_level(Config(dict(modalities=['rgb', 'rgb'])))
+
+
+def test_zero_learning_rate_is_refused_by_training_and_the_checker(tmp_path):
+    from mbcd_mmaction.apis import setup_cfg, train
+    from mbcd_mmaction.datasets.preparation import check_dataset_cfg
+    for lr in ('0', '-0.1', 'nan'):
+        cfg = setup_cfg(['configs/mbcd/mbcd_epic_demo.py', '--work-dir',
+                         str(tmp_path / 'w'), '--cfg-options',
+                         f'optim_wrapper.optimizer.lr={lr}'])
+        with pytest.raises(ValueError, match=r'optim_wrapper\.optimizer\.lr='
+                           '.* must be a finite number > 0'):
+            train(cfg)
+        assert not osp.exists(tmp_path / 'w')
+    report = check_dataset_cfg(cfg, progress=False, quick=True)
+    assert [p.kind for p in report['problems']][0] == 'config'
+    assert 'optim_wrapper.optimizer.lr=nan' in str(report['problems'][0])
+
+
+def _generic(tmp_path, rows, suffix='.jsonl'):
+    import json
+    ann = tmp_path / f'ann{suffix}'
+    ann.write_text('\n'.join(json.dumps(r) for r in rows))
+    return str(ann)
+
+
+def test_generic_format_refuses_float_labels_repeated_uids_outside_paths(
+        tmp_path):
+    root = tmp_path / 'data'
+    root.mkdir()
+    good = dict(domain='a', split='train', label=1, rgb='a/v1.mp4')
+    build = dict(type='MultiModalDGDataset', data_root=str(root),
+                 domains=['a'], modalities=['rgb'])
+    cases = [
+        ([good, dict(good, label=4.7)], r'row 2: label 4.7 is neither an'),
+        ([dict(good, uid='x'), dict(good, uid='x')],
+         r"rows 1 and 2: uid 'x' repeats"),
+        ([good, dict(good, rgb='../../etc/passwd')],
+         r"row 2: rgb='../../etc/passwd' leaves data_root"),
+        ([good, dict(good, rgb='/etc/passwd')],
+         r"row 2: rgb='/etc/passwd' leaves data_root"),
+    ]
+    for rows, expected in cases:
+        ann = _generic(tmp_path, rows)
+        with pytest.raises(ValueError, match=f'{ann} {expected}'):
+            DATASETS.build(dict(build, ann_file=ann))
+    # what stays inside data_root is read
+    ann = _generic(tmp_path, [good, dict(good, rgb=str(root / 'b.mp4'),
+                                         label=2.0)])
+    ds = DATASETS.build(dict(build, ann_file=ann))
+    assert [ds.get_data_info(i)['label'] for i in range(2)] == [1, 2]
+
+
+def test_hac_refuses_repeated_videos_and_names_that_leave_the_root(tmp_path):
+    splits = tmp_path / 'HAC_Splits'
+    splits.mkdir()
+    build = dict(type='HACDataset', data_root=str(tmp_path),
+                 domains=['human'], split='all')
+    (splits / 'HAC_test_only_human.csv').write_text('c.mp4,0\n')
+    for rows, expected in [
+            ('a.mp4,0\nb.mp4,1\na.mp4,2\n', r"video 'a.mp4' is listed again"),
+            ('a.mp4,0\n../../../etc/x.mp4,1\n',
+             r"video '../../../etc/x.mp4': its file=.* leaves data_root")]:
+        (splits / 'HAC_train_only_human.csv').write_text(rows)
+        with pytest.raises(ValueError, match=expected):
+            DATASETS.build(build)
+    (splits / 'HAC_train_only_human.csv').write_text('c.mp4,1\n')
+    with pytest.raises(ValueError, match=r"'c.mp4' is listed again \(also "
+                       r'in .*HAC_train_only_human.csv\)'):
+        DATASETS.build(build)

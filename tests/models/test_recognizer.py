@@ -222,6 +222,11 @@ def test_modalities_select_from_a_larger_encoder_pool():
     cfg['modalities'] = ('rgb', 'depth')
     with pytest.raises(ValueError, match="need an encoder each"):
         MODELS.build(cfg)
+    # a modality named twice would be encoded twice
+    cfg['modalities'] = ('rgb', 'rgb')
+    with pytest.raises(ValueError, match=r"repeat \['rgb'\]; name each "
+                       'modality once'):
+        MODELS.build(cfg)
 
 
 def test_batch_with_an_extra_modality_is_a_clear_error():

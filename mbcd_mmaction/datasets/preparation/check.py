@@ -11,13 +11,21 @@ rejects, the checker reports:
   (every frame is decoded; ``quick=True``: the first and last only), a jpg
   of a clip that does not decode (every frame of the clip; ``quick=True``:
   the first and last), an audio file soundfile cannot read to the end (a
-  truncated wav has fewer samples than its header promises);
+  truncated wav has fewer samples than its header promises) or that holds
+  a NaN or inf sample;
 * too short: flow x/y videos of different lengths, a video shorter than its
   segment, an audio file that ends before the clip's audio window (EPIC
   timestamps, the generic format's ``stop``; HAC: the video's length) by
   more than the pipeline's ``LoadAudioSpectrogram(short_tolerance)``
   (unless ``pad_short_audio=True``), a video with fewer than
   ``min_frames`` frames if given.
+
+Split and annotation files are read by the datasets themselves, so what
+they refuse (a missing column, a non-integer label, a repeated uid, a path
+that leaves ``data_root``, a split pickle that names a global it may not)
+is a ``split`` problem; an optimizer learning rate training refuses
+(:func:`~mbcd_mmaction.datasets.protocols.check_optimizer_cfg`) is a
+``config`` problem.
 
 Notices (reported, exit code 0): what the loader adjusts and counts
 (:data:`mbcd_mmaction.datasets.base.ADJUSTMENTS`): clips shorter than the
@@ -34,6 +42,8 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import numpy as np
+
 from ..base import ADJUSTMENTS
 
 #: Problem kinds that are notices (the loader adjusts, not rejects).
@@ -42,7 +52,8 @@ NOTICE_KINDS = tuple(ADJUSTMENTS)
 
 @dataclass
 class Problem:
-    kind: str  # 'missing' | 'unreadable' | 'too_short' | 'split' | notices
+    # 'missing' | 'unreadable' | 'too_short' | 'split' | 'config' | notices
+    kind: str
     path: str
     detail: str
     samples: List[str] = field(default_factory=list)
@@ -171,6 +182,13 @@ class _Checker:
                            f'truncated: {len(data)} of {info.frames} samples')
         if len(data) == 0:
             return Problem('too_short', path, 'no audio samples')
+        finite = np.isfinite(data)
+        if not finite.all():
+            i = int(np.flatnonzero(~finite.all(axis=1))[0])
+            return Problem('unreadable', path,
+                           f'holds {data[i][~finite[i]][0]} at sample {i} '
+                           f'({i / info.samplerate:.3f}s; float audio must be '
+                           'finite)')
         self.video_seconds['audio:' + path] = len(data) / info.samplerate
         return None
 
@@ -325,15 +343,23 @@ def check_dataset_cfg(cfg, min_frames: Optional[int] = None,
 
     Returns:
         dict: ``samples`` (count per dataloader), ``problems`` (list of
-        :class:`Problem`; split-file errors appear with kind ``'split'``)
+        :class:`Problem`; split-file errors appear with kind ``'split'``,
+        what training refuses in the config itself (an optimizer ``lr``
+        that is not > 0) with kind ``'config'``)
         and ``notices`` (what the loader adjusts: looped clips, greyscale
         frames, padded audio).
     """
+    from ..protocols import check_optimizer_cfg
+    config_problems = []
+    try:  # what training refuses in the config itself
+        check_optimizer_cfg(cfg)
+    except ValueError as e:
+        config_problems.append(Problem('config', '-', str(e)))
     try:
         lists = build_data_lists(cfg, with_needs=True)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        return dict(samples={}, notices=[], problems=[Problem(
-            'split', getattr(e, 'filename', None) or '-', str(e))])
+        return dict(samples={}, notices=[], problems=config_problems + [
+            Problem('split', getattr(e, 'filename', None) or '-', str(e))])
     checker = _Checker(min_frames, quick)
     found: List[Problem] = []
     for infos, needs in lists.values():
@@ -342,7 +368,8 @@ def check_dataset_cfg(cfg, min_frames: Optional[int] = None,
             infos = list(track_iter_progress(infos))
         found = check_samples(infos, needs=needs, checker=checker)
     return dict(samples={k: len(v[0]) for k, v in lists.items()},
-                problems=[p for p in found if not p.is_notice],
+                problems=config_problems + [p for p in found
+                                            if not p.is_notice],
                 notices=[p for p in found if p.is_notice])
 
 

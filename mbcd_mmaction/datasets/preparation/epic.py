@@ -8,7 +8,9 @@ Input (``epic_root``, the EPIC-KITCHENS-55 download, with or without the
     frames_rgb_flow/flow/{train,test}/P08/P08_01.tar    P08_01/ folder)
     videos/{train,test}/P08/P08_01.MP4                 (for the audio)
 
-plus the MM-SADA split pickles ``D{1,2,3}_{train,test}.pkl``. Output
+plus the MM-SADA split pickles ``D{1,2,3}_{train,test}.pkl`` (or their
+CSVs, ``tools/data/convert_splits.py``; read without running code from
+them). Output
 (``out``)::
 
     rgb/{split}/D1/P08_01/frame_0000000001.jpg      (tar extracted, or a
@@ -27,9 +29,8 @@ import shutil
 import tarfile
 from typing import Dict, List, Optional, Sequence
 
-import pandas as pd
-
 from ..epic_kitchens import ALL_DOMAINS, DOMAIN_PARTICIPANTS
+from ..split_files import read_split_table, split_file
 from . import media
 
 EPIC_SPLITS = ('train', 'test')
@@ -106,14 +107,15 @@ def prepare_epic_kitchens(epic_root: str, split_dir: str, out: str,
     for domain in domains:
         participant = DOMAIN_PARTICIPANTS[domain]
         for split in EPIC_SPLITS:
-            pkl = osp.join(split_dir, f'{domain}_{split}.pkl')
+            pkl = split_file(split_dir, domain, split)
             if not osp.isfile(pkl):
                 raise FileNotFoundError(f'{pkl}: MM-SADA split not found.')
+            # read (without running code from a pickle) before copying
+            table = read_split_table(pkl)
             dest_pkl = osp.join(out_splits, osp.basename(pkl))
             if osp.abspath(pkl) != osp.abspath(dest_pkl):
                 shutil.copy2(pkl, dest_pkl)
-            for vid in sorted(set(pd.read_pickle(pkl)['video_id'].astype(
-                    str))):
+            for vid in sorted(set(table['video_id'])):
                 jobs.append((domain, participant, split, vid))
     missing, written = [], 0
     if progress:

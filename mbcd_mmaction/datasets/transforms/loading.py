@@ -453,6 +453,13 @@ class LoadAudioSpectrogram(BaseTransform):
                 f'audio file {path} ended after {len(wav)} of the '
                 f'{last - first} samples of the clip (truncated file? '
                 f'{_describe(results)}).')
+        finite = np.isfinite(wav)
+        if not finite.all():
+            i = int(np.flatnonzero(~finite.all(axis=1))[0])
+            raise UnreadableSampleError(
+                f'audio file {path} holds {wav[i][~finite[i]][0]} at sample '
+                f'{first + i} ({(first + i) / sr:.3f}s; float audio must be '
+                f'finite; {_describe(results)}).')
         wav = wav.mean(axis=1)
         if sr != self.sample_rate:
             import librosa

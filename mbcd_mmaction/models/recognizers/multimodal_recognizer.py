@@ -123,6 +123,10 @@ class MultiModalRecognizer(BaseModel):
             raise ValueError(
                 f'{name}: modalities {modalities} need an '
                 f'encoder each; encoders are given for {tuple(encoders)}')
+        repeated = sorted({m for m in modalities if modalities.count(m) > 1})
+        if repeated:
+            raise ValueError(f'{name}: modalities {modalities} repeat '
+                             f'{repeated}; name each modality once.')
         unknown = [m for m in (feature_dropout or {}) if m not in encoders]
         if unknown:
             raise ValueError(f'{name}: feature_dropout names modalities '
