@@ -22,8 +22,9 @@ from typing import Optional, Sequence, Tuple
 
 import torch.distributed as dist
 from mmengine.config import Config
-from mmengine.dist import barrier
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mbcd_mmaction.datasets.protocols import check_optimizer_cfg
@@ -419,7 +420,32 @@ def train(cfg: Config, request: Optional[dict] = None) -> dict:
     _attach_provenance(runner, cfg, request)
     check_datasets(cfg)
     runner.train()
-    return test_best_checkpoint(runner)
+    results = test_best_checkpoint(runner)
+    if is_main_process():
+        print_log(run_summary(results, osp.join(runner.work_dir,
+                                                TARGET_RESULTS)),
+                  logger='current')
+    return results
+
+
+def run_summary(results: dict, results_file: str) -> str:
+    """The block a training run ends with: the selected checkpoint, its
+    source-validation score, the target metrics and where they are."""
+    experiment = results.get('experiment', None) or {}
+    test = (experiment.get('test', None) or {}).get('domains', None)
+    score = results.get('best_val_score', None)
+    lines = ['', '=' * 60,
+             f"selected: epoch {results.get('best_epoch')} "
+             f"({osp.basename(str(results.get('best_checkpoint')))}), "
+             f"source-val {results.get('best_val_metric')} = "
+             + (f'{100 * score:.2f} %' if isinstance(score, (int, float))
+                else str(score)),
+             f'target {test or results.get("target_domain")}:']
+    for key, value in sorted((results.get('test_metrics') or {}).items()):
+        if isinstance(value, (int, float)) and 'top1' in key:
+            lines.append(f'  {key:<28} {100 * value:6.2f} %')
+    lines += [f'results: {results_file}', '=' * 60]
+    return '\n'.join(lines)
 
 
 def test(cfg: Config, checkpoint: Optional[str] = None,

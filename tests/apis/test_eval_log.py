@@ -63,3 +63,19 @@ def test_vis_option_adds_the_backend_or_says_what_to_install(tmp_path):
         backends = setup_cfg(args).visualizer.vis_backends
         assert [b['type'] for b in backends] == [
             'LocalVisBackend', 'TensorboardVisBackend']
+
+
+def test_run_summary_names_selection_target_and_file():
+    from mbcd_mmaction.apis.runner import run_summary
+    text = run_summary(dict(
+        best_epoch=3, best_checkpoint='/w/best_acc_fused_top1_epoch_3.pth',
+        best_val_metric='acc/fused_top1', best_val_score=0.8125,
+        experiment=dict(test=dict(domains=['D1'])),
+        test_metrics={'acc/fused_top1': 0.5, 'acc/rgb_top1': 0.25,
+                      'acc/fused_mean1': 0.4}), '/w/target_results.json')
+    assert 'selected: epoch 3 (best_acc_fused_top1_epoch_3.pth), ' \
+        'source-val acc/fused_top1 = 81.25 %' in text
+    assert "target ['D1']:" in text
+    assert '  acc/fused_top1                50.00 %' in text
+    assert 'mean1' not in text
+    assert text.splitlines()[-2] == 'results: /w/target_results.json'

@@ -57,3 +57,4 @@ def test_results_and_eval_log_say_what_produced_them(tiny_epic_root,
                        r"\['D1'\].* asks for .*test=\{'domains': \['D2'\]"):
         _train(work, tiny_epic_root, 'target_domain=D2', 'modalities=va',
                'train_cfg.max_epochs=2', extra_args=['--resume'])
+
