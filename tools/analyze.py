@@ -54,6 +54,8 @@ def main(argv=None) -> int:
     labels = [_label(w, args.labels, i) for i, w in enumerate(args.work_dirs)]
     if args.analysis == 'curves':
         result = analysis.training_curves(args.work_dirs, labels)
+        for run in result['runs']:
+            run['run'] = analysis.describe_run(run['work_dir'])
         plots.plot_curves(result, args.out + '.png')
         plots.save_json(result, args.out + '.json')
         return 0
@@ -77,7 +79,8 @@ def main(argv=None) -> int:
         else:
             result = analysis.tsne_embeddings(model, data, seed=args.seed)
         result.update(work_dir=work_dir, checkpoint=checkpoint,
-                      split=args.split, label=labels[i])
+                      split=args.split, label=labels[i],
+                      run=analysis.describe_run(work_dir))
         results.append(result)
     if args.analysis == 'flatness':
         plots.plot_flatness(results, labels, args.out + '.png')

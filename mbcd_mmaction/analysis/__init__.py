@@ -4,9 +4,9 @@ embeddings (Figure 6) and training curves (Figure 5). Each function returns
 the numbers (JSON-able dicts); :mod:`.plots` draws them;
 ``tools/analyze.py`` runs them on work dirs."""
 from mbcd_mmaction import compat  # noqa: F401  (before mmaction imports)
-from .core import (TargetData, flatness, load_run, missing_modality,
+from .core import (TargetData, describe_run, flatness, load_run, missing_modality,
                    modality_noise, tsne_embeddings)
 from .curves import training_curves
 
-__all__ = ['TargetData', 'flatness', 'load_run', 'missing_modality',
+__all__ = ['TargetData', 'describe_run', 'flatness', 'load_run', 'missing_modality',
            'modality_noise', 'training_curves', 'tsne_embeddings']

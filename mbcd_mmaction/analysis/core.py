@@ -229,6 +229,27 @@ def _best_checkpoint(work_dir: str) -> str:
     return found[-1]
 
 
+def describe_run(work_dir: str, config: Optional[str] = None) -> Dict:
+    """What a plot of ``work_dir`` shows, from its dumped config: the
+    method (``model.type``), the target domains, the model the run
+    evaluates (teacher or student) and chance accuracy (%)."""
+    from mmengine.config import Config
+
+    from mbcd_mmaction.datasets.protocols import (apply_experiment,
+                                                  resolved_experiment)
+    cfg = Config.fromfile(config or _work_dir_config(work_dir))
+    apply_experiment(cfg)
+    model = cfg.get('model', None) or {}
+    evaluated = model.get('evaluate_with', None) or (
+        'teacher' if model.get('teacher', None) else 'student')
+    num_classes = model.get('num_classes', None)
+    return dict(method=model.get('type', None),
+                target=(resolved_experiment(cfg)['test'] or {}).get(
+                    'domains', None),
+                model=evaluated, num_classes=num_classes,
+                chance=100.0 / num_classes if num_classes else None)
+
+
 def load_run(work_dir: str, checkpoint: Optional[str] = None,
              config: Optional[str] = None, split: str = 'test',
              device: Optional[str] = None):

@@ -21,6 +21,29 @@ def _save(fig, path: str) -> str:
     return path
 
 
+#: curves with at most this many points get a marker per point
+MARKER_POINTS = 30
+
+
+def describe(run: Dict) -> str:
+    """``'MBCD -> D1 (teacher)'`` of :func:`~.core.describe_run`'s dict
+    (empty if none)."""
+    if not run:
+        return ''
+    target = run.get('target') or []
+    target = ','.join(target) if isinstance(target, list) else str(target)
+    return f"{run.get('method')} -> {target} ({run.get('model')})"
+
+
+def _chance(ax, runs: Sequence[Dict]) -> None:
+    """A dashed line at chance accuracy (when the runs agree on it)."""
+    chances = {r.get('chance') for r in runs if r}
+    if len(chances) == 1 and None not in chances:
+        chance, = chances
+        ax.axhline(chance, color='grey', linestyle=':', linewidth=1,
+                   label=f'chance ({chance:.1f} %)')
+
+
 def save_json(data: Dict, path: str) -> str:
     os.makedirs(osp.dirname(osp.abspath(path)) or '.', exist_ok=True)
     with open(path, 'w') as f:
@@ -49,9 +72,11 @@ def plot_noise(result: Dict, path: str) -> str:
     for head in rows[0]['accuracy']:
         ax.plot(stds, [r['accuracy'][head] for r in rows], marker='o',
                 label=head, linewidth=2.5 if head == 'fused' else 1.2)
+    _chance(ax, [result.get('run')])
     ax.set_xlabel(f'noise std on {result["modality"]}')
     ax.set_ylabel('target accuracy (%)')
-    ax.set_title(f'Robustness to {result["modality"]} noise')
+    ax.set_title(f'Robustness to {result["modality"]} noise\n'
+                 f'{describe(result.get("run"))}', fontsize=8)
     ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -64,8 +89,12 @@ def plot_missing(result: Dict, path: str) -> str:
     ax.bar(range(len(rows)), [r['accuracy']['fused'] for r in rows])
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(names, rotation=30, fontsize=7, ha='right')
+    _chance(ax, [result.get('run')])
+    if result.get('run'):
+        ax.legend(fontsize=7)
     ax.set_ylabel('fused target accuracy (%)')
-    ax.set_title('Missing modality (zeroed input)')
+    ax.set_title('Missing modality (zeroed input)\n'
+                 f'{describe(result.get("run"))}', fontsize=8)
     return _save(fig, path)
 
 
@@ -76,22 +105,36 @@ def plot_tsne(result: Dict, path: str) -> str:
                c=result['labels'], cmap='tab10', s=8)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title('t-SNE of fused target embeddings')
+    ax.set_title('t-SNE of fused target embeddings\n'
+                 f'{describe(result.get("run"))}', fontsize=8)
     return _save(fig, path)
 
 
 def plot_curves(result: Dict, path: str) -> str:
+    return _save(curves_figure(result), path)
+
+
+def curves_figure(result: Dict):
+    """The figure of :func:`plot_curves` (source-val and target per run,
+    markers on short curves, the chance line, each run's method, target
+    and model in the legend)."""
     fig, ax = plt.subplots(figsize=FIGSIZE)
     for i, run in enumerate(result['runs']):
         color = f'C{i}'
         selected = run['selected']
+        who = describe(run.get('run')) or selected
         for split, style in (('val', '-'), ('target', '--')):
-            values = run['curves'].get(f'{split}/{selected}')
-            if values:
-                ax.plot(run['epochs'], values, style, color=color,
-                        label=f'{run["label"]} {split}')
+            points = [(e, v) for e, v in zip(
+                run['epochs'], run['curves'].get(f'{split}/{selected}')
+                or []) if v is not None]
+            if points:
+                ax.plot(*zip(*points), style, color=color,
+                        marker='o' if len(points) <= MARKER_POINTS else None,
+                        markersize=3,
+                        label=f'{run["label"]} {split}: {who}')
+    _chance(ax, [run.get('run') for run in result['runs']])
     ax.set_xlabel('epoch')
     ax.set_ylabel('fused accuracy (%)')
     ax.set_title('Source-val (solid) and target (dashed)')
     ax.legend(fontsize=6)
-    return _save(fig, path)
+    return fig

@@ -122,3 +122,40 @@ def test_training_curves_from_the_eval_log(tmp_path):
     assert run['epochs'] == [1, 2]
     assert run['curves'] == {'val/teacher': [50.0, 75.0],
                              'target/teacher': [25.0, 50.0]}
+
+
+def test_curves_plot_reads_on_its_own(tmp_path):
+    """Chance line, markers on short curves, and the run's method, target
+    and model in the legend; the description comes from the dumped
+    config."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from mbcd_mmaction.analysis import describe_run
+    from mbcd_mmaction.analysis.plots import curves_figure
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(repo, 'configs', 'mbcd',
+                                   'mbcd_epic_demo.py'))
+    cfg.merge_from_dict(dict(target_domain='D2'))
+    cfg.dump(str(tmp_path / 'mbcd_epic_demo.py'))
+    run = describe_run(str(tmp_path))
+    assert (run['method'], run['target'], run['model']) == \
+        ('MBCD', ['D2'], 'teacher')
+    assert run['chance'] == pytest.approx(100 / cfg.model.num_classes)
+    fig = curves_figure(dict(runs=[dict(
+        label='mbcd', selected='teacher', epochs=[1, 2, 3], run=run,
+        curves={'val/teacher': [50.0, 60.0, 70.0],
+                'target/teacher': [None, 40.0, 45.0]})]))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert 'mbcd val: MBCD -> D2 (teacher)' in labels
+    assert any(label.startswith('chance') for label in labels)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines['mbcd val: MBCD -> D2 (teacher)'].get_marker() == 'o'
+    # epochs without a target evaluation are left out, not drawn as 0
+    assert list(lines['mbcd target: MBCD -> D2 (teacher)'].get_xdata()) == \
+        [2, 3]
+    chance, = [l for l in ax.get_lines() if l.get_label().startswith(
+        'chance')]
+    assert chance.get_ydata()[0] == pytest.approx(run['chance'])
