@@ -28,6 +28,8 @@ from mmengine.runner import Runner
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
 from mbcd_mmaction.engine.runner.results import write_json_atomic
+from mbcd_mmaction.work_dir_lock import (WorkDirLock, WorkDirLockedError,  # noqa: F401
+                                         distributed_rank)
 
 from .config import config_name
 from .device import init_distributed
@@ -299,19 +301,37 @@ def check_datasets(cfg: Config, loaders: Sequence[str] = (
                     'one).')
 
 
+def work_dir_lock(cfg: Config, what: str) -> WorkDirLock:
+    """The exclusive lock of ``cfg.work_dir`` (``run.lock``), to be taken
+    (``with``) before anything is written there; taking it raises :class:`WorkDirLockedError` naming
+    the holder (pid, host, since) when another live process has it.
+
+    In a distributed run only rank 0 takes it (its rank from the
+    launcher's environment: the process group does not exist yet); the
+    other ranks write nothing before rank 0 has it, and the launcher ends
+    them when rank 0 fails.
+    """
+    work_dir = cfg.get('work_dir', None)
+    return WorkDirLock(work_dir or '.', what=what, enabled=bool(
+        work_dir) and distributed_rank(cfg.get('launcher', None)) == 0)
+
+
 def train(cfg: Config) -> dict:
     """Train on the source domains, then :func:`test_best_checkpoint`.
 
     Before the first iteration: the model-selection settings, the work
-    directory (:func:`check_work_dir_free`) and every split the run reads
+    directory's lock (:func:`work_dir_lock`, held until the test of the
+    best checkpoint is written), the work directory
+    (:func:`check_work_dir_free`) and every split the run reads
     (:func:`check_datasets`) are checked.
     """
     check_model_selection_cfg(cfg)
-    check_work_dir_free(cfg)
-    runner = build_runner(cfg)
-    check_datasets(cfg)
-    runner.train()
-    return test_best_checkpoint(runner)
+    with work_dir_lock(cfg, 'this training'):
+        check_work_dir_free(cfg)
+        runner = build_runner(cfg)
+        check_datasets(cfg)
+        runner.train()
+        return test_best_checkpoint(runner)
 
 
 def test(cfg: Config, checkpoint: Optional[str] = None,
@@ -330,14 +350,15 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
         cfg.resume = False
     if not cfg.get('load_from', None):
         raise ValueError('test() needs a checkpoint')
-    check_work_dir_free(cfg, out_file)
-    runner = build_runner(cfg)
-    check_datasets(cfg, ('test_dataloader', ))
-    path = cfg.load_from
-    runner.load_checkpoint(path, map_location='cpu', strict=strict)
-    check_finite_weights(runner.model, path)
-    return _test_and_record(runner, out_file, path,
-                            checkpoint=osp.abspath(path))
+    with work_dir_lock(cfg, 'this test'):
+        check_work_dir_free(cfg, out_file)
+        runner = build_runner(cfg)
+        check_datasets(cfg, ('test_dataloader', ))
+        path = cfg.load_from
+        runner.load_checkpoint(path, map_location='cpu', strict=strict)
+        check_finite_weights(runner.model, path)
+        return _test_and_record(runner, out_file, path,
+                                checkpoint=osp.abspath(path))
 
 
 def shutdown_distributed(succeeded: bool = False) -> None:
