@@ -28,7 +28,10 @@ default_hooks = dict(
     # and target accuracy, teacher and student (offline model selection,
     # training curves). Costs one pass over the target split per model and
     # validation: evaluate_target=False or target_interval=N to reduce it.
-    eval_log=dict(type='EvalLogHook'))
+    eval_log=dict(type='EvalLogHook'),
+    # SIGTERM / SIGUSR1 (a scheduler's preemption or time limit): finish the
+    # iteration, write a resumable iter_<n>.pth, exit with 128 + signal.
+    preemption=dict(type='PreemptionCheckpointHook'))
 
 # Fused and per-modality accuracy (pred_score is a dict of scores).
 val_evaluator = dict(type='AccMetric',

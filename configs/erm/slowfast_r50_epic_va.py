@@ -103,6 +103,7 @@ default_hooks = dict(
                     save_best='acc/fused_top1', rule='greater'),
     random_state=dict(type='RandomStateHook'),
     non_finite_loss=dict(type='NonFiniteLossHook'),
-    eval_log=dict(type='EvalLogHook'))
+    eval_log=dict(type='EvalLogHook'),
+    preemption=dict(type='PreemptionCheckpointHook'))
 # Only the encoders' top stages and the heads train.
 optim_wrapper = dict(constructor='TrainableParamsOptimWrapperConstructor')

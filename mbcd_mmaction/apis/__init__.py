@@ -6,7 +6,9 @@ from .device import configure_device, init_distributed
 from .runner import (ModelSelectionError, WorkDirInUseError, build_runner,
                      check_datasets, check_model_selection_cfg,
                      check_work_dir_free, find_best_checkpoint,
-                     shutdown_distributed, test, test_best_checkpoint, train)
+                     shutdown_distributed, test, test_best_checkpoint, train,
+                     work_dir_lock)
+from mbcd_mmaction.work_dir_lock import WorkDirLockedError
 
 __all__ = [
     'build_train_parser', 'build_test_parser', 'setup_cfg', 'setup_test_cfg',
@@ -14,5 +16,6 @@ __all__ = [
     'ModelSelectionError', 'build_runner',
     'check_model_selection_cfg', 'find_best_checkpoint', 'test',
     'WorkDirInUseError', 'check_datasets', 'check_work_dir_free',
-    'test_best_checkpoint', 'train', 'shutdown_distributed'
+    'test_best_checkpoint', 'train', 'shutdown_distributed',
+    'work_dir_lock', 'WorkDirLockedError'
 ]

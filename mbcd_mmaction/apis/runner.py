@@ -35,6 +35,8 @@ from mbcd_mmaction.engine.runner.integrity import (is_local_path,
 from mbcd_mmaction.engine.runner.provenance import (provenance_of,
                                                     run_provenance)
 from mbcd_mmaction.engine.runner.results import write_json_atomic
+from mbcd_mmaction.work_dir_lock import (WorkDirLock, WorkDirLockedError,  # noqa: F401
+                                         distributed_rank)
 
 from .config import config_name
 from .device import init_distributed
@@ -399,12 +401,30 @@ def _attach_provenance(runner: Runner, cfg: Config,
     runner.mmdg_provenance = run_provenance(cfg, request, runner.seed)
 
 
+def work_dir_lock(cfg: Config, what: str) -> WorkDirLock:
+    """The exclusive lock of ``cfg.work_dir`` (``run.lock``), to be taken
+    (``with``) before anything is written there; taking it raises
+    :class:`WorkDirLockedError` naming the holder (pid, host, since) when
+    another live process has it.
+
+    In a distributed run only rank 0 takes it (its rank from the
+    launcher's environment: the process group does not exist yet); the
+    other ranks write nothing before rank 0 has it, and the launcher ends
+    them when rank 0 fails.
+    """
+    work_dir = cfg.get('work_dir', None)
+    return WorkDirLock(work_dir or '.', what=what, enabled=bool(
+        work_dir) and distributed_rank(cfg.get('launcher', None)) == 0)
+
+
 def train(cfg: Config, request: Optional[dict] = None) -> dict:
     """Train on the source domains, then :func:`test_best_checkpoint`.
 
     Before the first iteration: the model-selection settings, the
     optimizer's learning rate (:func:`~mbcd_mmaction.datasets.protocols.
-    check_optimizer_cfg`), the work
+    check_optimizer_cfg`), the work directory's lock
+    (:func:`work_dir_lock`, held until the test of the best checkpoint is
+    written), the work
     directory (:func:`check_work_dir_free`) and every split the run reads
     (:func:`check_datasets`) are checked.
 
@@ -415,12 +435,13 @@ def train(cfg: Config, request: Optional[dict] = None) -> dict:
     """
     check_model_selection_cfg(cfg)
     check_optimizer_cfg(cfg)
-    check_work_dir_free(cfg)
-    runner = build_runner(cfg)
-    _attach_provenance(runner, cfg, request)
-    check_datasets(cfg)
-    runner.train()
-    results = test_best_checkpoint(runner)
+    with work_dir_lock(cfg, 'this training'):
+        check_work_dir_free(cfg)
+        runner = build_runner(cfg)
+        _attach_provenance(runner, cfg, request)
+        check_datasets(cfg)
+        runner.train()
+        results = test_best_checkpoint(runner)
     if is_main_process():
         print_log(run_summary(results, osp.join(runner.work_dir,
                                                 TARGET_RESULTS)),
@@ -466,23 +487,25 @@ def test(cfg: Config, checkpoint: Optional[str] = None,
     if not cfg.get('load_from', None):
         raise ValueError('test() needs a checkpoint')
     path = cfg.load_from
-    if is_local_path(path):
-        # before anything is written; torch.load would read a damaged file
+    if is_local_path(path) and osp.exists(path):
+        # before anything is written (the lock file included); torch.load
+        # would read a damaged file
         verify_checkpoint(path)
-    check_work_dir_free(cfg, out_file)
-    runner = build_runner(cfg)
-    _attach_provenance(runner, cfg, request)
-    check_datasets(cfg, ('test_dataloader', ))
-    try:
-        runner.load_checkpoint(path, map_location='cpu', strict=strict)
-    except RuntimeError as err:
-        if 'do not match exactly' not in str(err):
-            raise
-        raise CheckpointMismatchError(
-            explain_key_mismatch(path, cfg, str(err))) from None
-    check_finite_weights(runner.model, path)
-    return _test_and_record(runner, out_file, path,
-                            checkpoint=osp.abspath(path))
+    with work_dir_lock(cfg, 'this test'):
+        check_work_dir_free(cfg, out_file)
+        runner = build_runner(cfg)
+        _attach_provenance(runner, cfg, request)
+        check_datasets(cfg, ('test_dataloader', ))
+        try:
+            runner.load_checkpoint(path, map_location='cpu', strict=strict)
+        except RuntimeError as err:
+            if 'do not match exactly' not in str(err):
+                raise
+            raise CheckpointMismatchError(
+                explain_key_mismatch(path, cfg, str(err))) from None
+        check_finite_weights(runner.model, path)
+        return _test_and_record(runner, out_file, path,
+                                checkpoint=osp.abspath(path))
 
 
 class CheckpointMismatchError(RuntimeError):

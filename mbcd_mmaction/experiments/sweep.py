@@ -13,6 +13,9 @@ start, keeps at most N local jobs running and reports progress.
 
 State of a run, from its work dir:
 
+* ``running``: another process holds the run's lock (``run.lock``: a
+  training of it, or ``sweep.lock``: another sweep launched it and waits
+  for it) -> skipped and reported as running elsewhere, never as done;
 * ``done``: ``target_results.json`` exists (tools/train.py writes it,
   atomically, after testing the best checkpoint) -> skipped;
 * ``interrupted``: the work dir holds checkpoints but no results (a killed
@@ -34,6 +37,12 @@ A run that fails is retried once (``retries``), continuing from its last
 checkpoint with ``--resume``. ``sweep_status.json`` in the work dir records
 the state, the attempt, the command and its log (``sweep_attempt<k>.log``),
 so ``tools/collect_results.py`` shows a failed run as failed.
+
+Claims: before launching a run the sweep takes its ``sweep.lock``
+(``fcntl.flock``, atomic; released when the job ends or the sweep dies)
+and checks that no training holds ``run.lock``; only then does it write
+into the work dir. Two sweeps on one work root thus never launch the same
+run twice, and a run started by hand is left to finish.
 """
 import glob
 import hashlib
@@ -45,6 +54,10 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
+
+from mbcd_mmaction.work_dir_lock import (RUN_LOCK, SWEEP_LOCK, WorkDirLock,
+                                         WorkDirLockedError, describe_holder,
+                                         holder)
 
 from . import grid as grid_module
 
@@ -156,9 +169,22 @@ class Run:
                 'to skip or continue it as this run. Use another '
                 '--work-root, or delete the directory.')
 
-    def state(self) -> str:
-        """'done', 'failed', 'interrupted' or 'todo' (see module doc);
-        :class:`RunConflictError` when the work dir holds another run."""
+    def holder(self) -> Optional[dict]:
+        """The record of the process holding this run's ``run.lock`` or
+        ``sweep.lock`` (another sweep), or None."""
+        for name in (RUN_LOCK, SWEEP_LOCK):
+            record = holder(self.work_dir, name)
+            if record is not None:
+                return record
+        return None
+
+    def state(self, locks: bool = True) -> str:
+        """'running', 'done', 'failed', 'interrupted' or 'todo' (see module
+        doc); ``locks=False``: from the files only (the sweep that holds
+        the run's claim); :class:`RunConflictError` when the work dir holds
+        another run."""
+        if locks and self.holder() is not None:
+            return 'running'
         self.check_recorded()
         if osp.isfile(osp.join(self.work_dir, RESULTS)):
             return 'done'
@@ -317,8 +343,27 @@ class Sweep:
     def _print(self, msg: str) -> None:
         print(msg, file=self.out, flush=True)
 
+    def _claim(self, run: Run) -> Optional[WorkDirLock]:
+        """Take the run's ``sweep.lock`` (kept while its job runs) unless
+        another process has the run; None then, and said so."""
+        claim = WorkDirLock(run.work_dir, SWEEP_LOCK, what='this sweep')
+        try:
+            claim.acquire()
+        except WorkDirLockedError as err:
+            self._print(f'running elsewhere ({describe_holder(err.holder)})'
+                        f', not launched: {run.work_dir}')
+            return None
+        record = holder(run.work_dir, RUN_LOCK)
+        if record is not None:
+            claim.release()
+            self._print(f'running elsewhere ({describe_holder(record)}), '
+                        f'not launched: {run.work_dir}')
+            return None
+        return claim
+
     def _submit(self, run: Run, attempt: int, slot: Optional[int]):
-        resume = attempt > 0 or run.state() in ('interrupted', 'failed')
+        resume = attempt > 0 or run.state(locks=False) in ('interrupted',
+                                                           'failed')
         if slot is not None and self.gpu_slots:
             self.executor.update_parameters(
                 visible_gpus=self.gpu_slots[slot],
@@ -339,14 +384,19 @@ class Sweep:
             dict: counts ``done`` (finished in this call or before),
             ``failed``, ``launched`` (runs started), ``skipped`` (already
             done), ``interrupted`` (interrupted or failed earlier, left
-            alone without ``resume``).
+            alone without ``resume``), ``running_elsewhere`` (another
+            process holds the run: not launched, not done).
         """
         counts = dict(done=0, failed=0, launched=0, skipped=0,
-                      interrupted=0)
+                      interrupted=0, running_elsewhere=0)
         queue = []
         for run in self.runs:
             state = run.state()
-            if state == 'done':
+            if state == 'running':
+                counts['running_elsewhere'] += 1
+                self._print(f'running elsewhere ({describe_holder(run.holder())}'
+                            f'), not launched: {run.work_dir}')
+            elif state == 'done':
                 counts['skipped'] += 1
                 counts['done'] += 1
             elif state in ('interrupted', 'failed') and not self.resume:
@@ -361,11 +411,33 @@ class Sweep:
         if self.gpu_slots:
             limit = min(limit, len(self.gpu_slots))
         running = {}  # job -> (run, attempt, slot)
+        claims = {}  # id(run) -> its sweep.lock, held while it is ours
         attempts = {id(r): 0 for r in queue}
         last = None
+        try:
+            self._run_queue(queue, running, claims, attempts, slots, limit,
+                            counts, total, last)
+        finally:
+            for claim in claims.values():
+                claim.release()
+        return counts
+
+    def _run_queue(self, queue, running, claims, attempts, slots, limit,
+                   counts, total, last) -> None:
         while queue or running:
             while queue and len(running) < limit:
                 run = queue.pop(0)
+                if id(run) not in claims:
+                    claim = self._claim(run)
+                    if claim is None:
+                        counts['running_elsewhere'] += 1
+                        continue
+                    claims[id(run)] = claim
+                    if run.state(locks=False) == 'done':  # finished since
+                        claims.pop(id(run)).release()
+                        counts['skipped'] += 1
+                        counts['done'] += 1
+                        continue
                 slot = slots.pop(0) if self.gpu_slots else None
                 job = self._submit(run, attempts[id(run)], slot)
                 if attempts[id(run)] == 0:
@@ -379,7 +451,19 @@ class Sweep:
                     job.result()
                     _write_status(run.work_dir, state='done')
                     counts['done'] += 1
+                    claims.pop(id(run)).release()
                 except Exception as err:  # noqa: BLE001 - reported below
+                    record = holder(run.work_dir, RUN_LOCK)
+                    if record is not None:
+                        # a training started elsewhere took the run first
+                        _write_status(run.work_dir, state='running elsewhere',
+                                      holder=record)
+                        claims.pop(id(run)).release()
+                        counts['running_elsewhere'] += 1
+                        self._print(f'running elsewhere ('
+                                    f'{describe_holder(record)}), not '
+                                    f'launched: {run.work_dir}')
+                        continue
                     _write_status(run.work_dir, state='failed',
                                   error=str(err)[-2000:])
                     if attempt < self.retries:
@@ -389,17 +473,19 @@ class Sweep:
                         queue.insert(0, run)
                     else:
                         counts['failed'] += 1
+                        claims.pop(id(run)).release()
                         log = read_status(run.work_dir).get('log')
                         self._print(f'FAILED: {run.work_dir} (log: {log})')
             line = (f'{_bar(counts["done"], total)} {counts["done"]}/{total}'
                     f' done, {len(running)} running, {counts["failed"]} '
-                    f'failed')
+                    f'failed' + (f', {counts["running_elsewhere"]} running '
+                                 'elsewhere' if counts['running_elsewhere']
+                                 else ''))
             if line != last:
                 self._print(line)
                 last = line
             if running:
                 time.sleep(self.poll_s)
-        return counts
 
 
 def gpu_slots(num_gpus: int, gpus_per_job: int) -> List[List[int]]:
@@ -525,6 +611,10 @@ def main(argv=None) -> int:
     if args.dry_run:
         for run in runs:
             state = run.state()
+            if state == 'running':
+                print(f'# running elsewhere ({describe_holder(run.holder())}'
+                      f'): {run.name} seed {run.seed}')
+                continue
             resume = state in ('interrupted', 'failed')
             if resume and not args.resume:
                 state += ' (left alone without --resume)'

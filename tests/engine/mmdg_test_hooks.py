@@ -3,6 +3,7 @@
 started by ``tools/train.py`` or ``torchrun``)."""
 import os
 import signal
+import signal as signal_module
 
 import torch.nn as nn
 from mmengine.hooks import Hook
@@ -94,3 +95,45 @@ class PoisonBatchHook(Hook):
         from mmengine.dist import get_rank
         if runner.iter == self.at_iter and get_rank() == self.rank:
             data_batch['inputs'].fill_(float('nan'))
+
+
+@HOOKS.register_module(force=True)
+class SignalAtIterHook(Hook):
+    """Sends ``signal`` to its own process at the start of training
+    iteration ``at_iter`` (0-based, global), after that iteration's batch
+    was loaded: a scheduler's SIGTERM in the middle of an epoch and of an
+    iteration."""
+
+    priority = 'HIGHEST'
+
+    def __init__(self, at_iter: int, signal: str = 'SIGTERM'):
+        self.at_iter = at_iter
+        self.signal = getattr(signal_module, signal)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at_iter:
+            os.kill(os.getpid(), self.signal)
+
+
+@HOOKS.register_module(force=True)
+class PauseAtIterHook(Hook):
+    """At the start of training iteration ``at_iter`` creates
+    ``<work_dir>/PAUSED`` and waits (at most ``timeout`` s) until
+    ``<work_dir>/GO`` exists: a run caught in the middle of its training."""
+
+    priority = 'HIGHEST'
+
+    def __init__(self, at_iter: int, timeout: float = 300):
+        self.at_iter = at_iter
+        self.timeout = timeout
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter != self.at_iter:
+            return
+        import time
+        open(os.path.join(runner.work_dir, 'PAUSED'), 'w').close()
+        end = time.time() + self.timeout
+        while not os.path.exists(os.path.join(runner.work_dir, 'GO')):
+            if time.time() > end:
+                raise TimeoutError('PauseAtIterHook: no GO file')
+            time.sleep(0.05)

@@ -1,6 +1,7 @@
 """tools/sweep.py on submitit's local executor: a 2-run grid of a tiny
 config, a run SIGKILLed mid-way and continued with --resume, a failed
 attempt retried, and a second call that runs nothing."""
+import io
 import os
 import os.path as osp
 import subprocess
@@ -114,3 +115,79 @@ def test_dry_run_prints_commands(tmp_path):
         'protocol=single_source source_domain=human modalities=vaf '
         'train_cfg.max_epochs=2')
     assert not os.listdir(tmp_path)  # nothing started
+
+
+# Another process holding a run's lock: argv[2] is run.lock (a training of
+# the run) or sweep.lock (another sweep that launched it).
+LOCK_HOLDER = '''
+import sys, time
+from mbcd_mmaction.work_dir_lock import WorkDirLock
+WorkDirLock(sys.argv[1], sys.argv[2]).acquire()
+print('locked', flush=True)
+time.sleep(60)
+'''
+
+
+@pytest.mark.parametrize('lock', ['run.lock', 'sweep.lock'])
+def test_run_held_elsewhere_is_not_launched_nor_done(tmp_path, lock):
+    config = tmp_path / 'tiny_sweep.py'
+    config.write_text(CONFIG)
+    run, = plan_config_runs(str(config), [0], str(tmp_path / 'sweep'))
+    os.makedirs(run.work_dir)
+    # a finished run being continued, or a results file of the other
+    # process: still not 'done' while the other process holds it
+    with open(osp.join(run.work_dir, 'target_results.json'), 'w') as f:
+        f.write('{}')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO, os.environ.get('PYTHONPATH', '')]))
+    holder = subprocess.Popen(
+        [sys.executable, '-c', LOCK_HOLDER, run.work_dir, lock],
+        stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        before = sorted(os.listdir(run.work_dir))
+        assert run.state() == 'running'
+        out = io.StringIO()
+        counts = Sweep([run], make_executor('local', str(tmp_path / 's'), 10),
+                       poll_s=0.1, out=out).launch()
+        assert counts['running_elsewhere'] == 1, out.getvalue()
+        assert (counts['launched'], counts['done'], counts['skipped']) == \
+            (0, 0, 0)
+        assert f'running elsewhere (pid {holder.pid} on host ' in \
+            out.getvalue()
+        assert run.work_dir in out.getvalue()
+        assert sorted(os.listdir(run.work_dir)) == before  # nothing written
+        # the dry run says so too, without a command
+        dry = subprocess.run(
+            [sys.executable, osp.join(REPO, 'tools', 'sweep.py'), '--config',
+             str(config), '--seeds', '0', '--work-root',
+             str(tmp_path / 'sweep'), '--dry-run'], capture_output=True,
+            text=True, timeout=120, cwd=REPO, env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert f'# running elsewhere (pid {holder.pid}' in dry.stdout
+        assert 'train.py' not in dry.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run.state() == 'done'  # the holder is gone
+
+
+def test_sweep_claim_is_exclusive_across_processes(tmp_path):
+    from mbcd_mmaction.work_dir_lock import WorkDirLock, WorkDirLockedError
+    config = tmp_path / 'tiny_sweep.py'
+    config.write_text(CONFIG)
+    run, = plan_config_runs(str(config), [0], str(tmp_path / 'sweep'))
+    sweep = Sweep([run], None, out=io.StringIO())
+    claim = sweep._claim(run)
+    assert claim is not None and claim.held
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO, os.environ.get('PYTHONPATH', '')]))
+    other = subprocess.run(
+        [sys.executable, '-c', LOCK_HOLDER, run.work_dir, 'sweep.lock'],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert other.returncode != 0
+    assert WorkDirLockedError.__name__ in other.stderr
+    assert f'pid {os.getpid()}' in other.stderr
+    claim.release()
+    with WorkDirLock(run.work_dir, 'sweep.lock'):
+        pass

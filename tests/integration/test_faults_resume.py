@@ -44,28 +44,15 @@ def _load(path):
     return torch.load(str(path), map_location='cpu', weights_only=True)
 
 
-def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(
-        tiny_epic_root, tmp_path):
-    _train(tmp_path, tiny_epic_root, 'full')
-    killed = _train(tmp_path, tiny_epic_root, 'killed', kill=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    work = tmp_path / 'work_killed'
-    # the kill left the iteration-2 checkpoint (iter_1 pruned after it)
-    assert sorted(p for p in os.listdir(work) if p.endswith('.pth')) == \
-        ['iter_2.pth']
-    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
-    mid = _load(work / 'iter_2.pth')
-    assert mid['meta']['epoch'] == 0 and mid['meta']['iter'] == 2
-    assert {'optimizer', 'random_state', 'message_hub'} <= set(mid)
+@pytest.fixture(scope='module')
+def full_run(tiny_epic_root, tmp_path_factory):
+    """The uninterrupted run's work dir."""
+    tmp = tmp_path_factory.mktemp('full')
+    _train(tmp, tiny_epic_root, 'full')
+    return tmp / 'work_full'
 
-    # restart the same command with --resume (auto: last_checkpoint),
-    # without the kill
-    config = write_config(tmp_path, BODY.format(kill=''), name='killed_cfg')
-    proc = run(train_cmd(config, work, *data_options(tiny_epic_root, 8),
-                         'train_cfg.max_epochs=1', 'log_level=INFO',
-                         extra_args=['--seed', '3', '--deterministic',
-                                     '--resume']), tmp_path)
-    full = tmp_path / 'work_full'
+
+def _assert_same_run(full, work):
     expected, got = _load(full / 'epoch_1.pth'), _load(work / 'epoch_1.pth')
     assert got['meta']['iter'] == expected['meta']['iter'] == 4
     assert expected['state_dict'].keys() == got['state_dict'].keys()
@@ -88,5 +75,69 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(
     for key in ('test_metrics', 'best_val_score', 'best_val_metric',
                 'best_epoch', 'best_iter'):
         assert res_full[key] == res_resumed[key], key
+
+
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(
+        tiny_epic_root, tmp_path, full_run):
+    killed = _train(tmp_path, tiny_epic_root, 'killed', kill=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    work = tmp_path / 'work_killed'
+    # the kill left the iteration-2 checkpoint (iter_1 pruned after it)
+    assert sorted(p for p in os.listdir(work) if p.endswith('.pth')) == \
+        ['iter_2.pth']
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
+    mid = _load(work / 'iter_2.pth')
+    assert mid['meta']['epoch'] == 0 and mid['meta']['iter'] == 2
+    assert {'optimizer', 'random_state', 'message_hub'} <= set(mid)
+
+    # restart the same command with --resume (auto: last_checkpoint),
+    # without the kill
+    config = write_config(tmp_path, BODY.format(kill=''), name='killed_cfg')
+    proc = run(train_cmd(config, work, *data_options(tiny_epic_root, 8),
+                         'train_cfg.max_epochs=1', 'log_level=INFO',
+                         extra_args=['--seed', '3', '--deterministic',
+                                     '--resume']), tmp_path)
+    _assert_same_run(full_run, work)
     assert 'Resuming inside epoch 1: skipping its first 2 of 4' in \
+        proc.stdout + proc.stderr
+
+
+# No iteration checkpoints of their own (iter_interval=0): the only one is
+# what the SIGTERM writes. The signal arrives while the third iteration
+# runs (its batch loaded).
+TERM_BODY = '''
+default_hooks = dict(checkpoint=dict(iter_interval=0))
+custom_hooks = [dict(type='TeacherUpdateHook'){term}]
+'''
+
+
+def test_sigterm_mid_epoch_saves_then_resume_equals_uninterrupted(
+        tiny_epic_root, tmp_path, full_run, signame='SIGTERM'):
+    signum = getattr(signal, signame)
+    term = f", dict(type='SignalAtIterHook', at_iter=2, signal={signame!r})"
+    config = write_config(tmp_path, TERM_BODY.format(term=term), name='cfg')
+    work = tmp_path / 'work'
+    args = ['--seed', '3', '--deterministic']
+    options = (*data_options(tiny_epic_root, batch_size=8),
+               'train_cfg.max_epochs=1')
+    stopped = run(train_cmd(config, work, *options, extra_args=args),
+                  tmp_path, check=False)
+    log = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 128 + signum, log[-3000:]
+    assert f'{signame} received: training stopped after iteration 3 ' \
+        '(epoch 1); resumable checkpoint iter_3.pth written; continue ' \
+        f'with --resume. Exiting with status {128 + signum}.' in log, \
+        log[-3000:]
+    assert sorted(p for p in os.listdir(work) if p.endswith('.pth')) == \
+        ['iter_3.pth']
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_3.pth')
+    assert _load(work / 'iter_3.pth')['meta']['iter'] == 3
+    assert not (work / 'target_results.json').exists()
+    assert not (work / 'run.lock').exists()  # the lock went with the run
+
+    config = write_config(tmp_path, TERM_BODY.format(term=''), name='cfg')
+    proc = run(train_cmd(config, work, *options, 'log_level=INFO',
+                         extra_args=args + ['--resume']), tmp_path)
+    _assert_same_run(full_run, work)
+    assert 'Resuming inside epoch 1: skipping its first 3 of 4' in \
         proc.stdout + proc.stderr

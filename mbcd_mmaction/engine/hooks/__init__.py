@@ -5,6 +5,7 @@ from .non_finite_loss_hook import (NonFiniteLossError, NonFiniteLossHook,
                                    NonFiniteOutputError, NonFiniteOutputHook,
                                    NonFiniteWeightsError,
                                    check_finite_weights)
+from .preemption_hook import Preempted, PreemptionCheckpointHook
 from .random_state_hook import RandomStateHook
 from .rank_state_hook import RankStateDumpHook
 from .skipped_samples_hook import SkippedSamplesHook
@@ -13,5 +14,6 @@ from .trunk_cache_hook import TrunkCacheCheckHook
 __all__ = ['TeacherUpdateHook', 'EVAL_LOG', 'EvalLogHook', 'NonFiniteLossError',
            'NonFiniteLossHook', 'NonFiniteOutputError', 'NonFiniteOutputHook',
            'NonFiniteWeightsError', 'check_finite_weights',
-           'RandomStateHook', 'RankStateDumpHook', 'SafeCheckpointHook',
+           'Preempted', 'PreemptionCheckpointHook', 'RandomStateHook',
+           'RankStateDumpHook', 'SafeCheckpointHook',
            'SkippedSamplesHook', 'TrunkCacheCheckHook']
