@@ -21,7 +21,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch.distributed as dist
 from mmengine.config import Config
-from mmengine.dist import barrier
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 
@@ -169,7 +169,23 @@ def test_best_checkpoint(runner: Runner,
     return _test_and_record(
         runner, out_file, path, best_checkpoint=osp.abspath(path),
         best_val_metric=metric, best_val_score=score, best_epoch=epoch,
-        best_iter=iteration)
+        best_iter=iteration,
+        selection=_selection_summary(runner, epoch, metric))
+
+
+def _selection_summary(runner: Runner, best_epoch, metric: str):
+    """:func:`~mbcd_mmaction.experiments.selection.selection_summary` of
+    the run's eval log (the epochs tied at the selected score, the last
+    epoch's metrics); None when the run has no :class:`EvalLogHook` or on
+    ranks other than 0 (which write no results)."""
+    from mbcd_mmaction.engine.hooks.eval_log_hook import EvalLogHook
+    from mbcd_mmaction.experiments.selection import (read_eval_log,
+                                                     selection_summary)
+    hooks = [h for h in runner.hooks if isinstance(h, EvalLogHook)]
+    if not hooks or not is_main_process():
+        return None
+    path = osp.join(runner.work_dir, hooks[0].filename)
+    return selection_summary(read_eval_log(path), best_epoch, metric)
 
 
 def _test_and_record(runner: Runner, out_file: str, loaded: str,
