@@ -1,19 +1,27 @@
 #!/usr/bin/env python
 """The demo: MBCD on generated EPIC-Kitchens-layout data, no download.
 
-    python tools/demo.py [train.py flags, e.g. --work-dir DIR --seed 1]
+    python tools/demo.py [--scenario imbalance|balanced] \
+        [train.py flags, e.g. --work-dir DIR --seed 1]
 
-Writes the synthetic dataset to data/epic_demo unless it is there already,
-then runs tools/train.py on configs/mbcd/mbcd_epic_demo.py: train on
-D2 + D3, keep the best checkpoint on their validation splits, test it on D1
+Writes the synthetic dataset to data/epic_demo (with ``--scenario``:
+data/epic_<scenario>, the controlled scenario of that name with its default
+options; docs/experiments.md, "Controlled scenarios") unless it is there
+already, then runs tools/train.py on configs/mbcd/mbcd_epic_demo.py (with
+``data_root`` set to the scenario's data): train on D2 + D3, keep the best
+checkpoint on their validation splits, test it on D1
 (work_dirs/mbcd_epic_demo/target_results.json).
 """
+import argparse
+import json
 import os.path as osp
 import sys
 
 import mbcd_mmaction.registration  # noqa: F401  (registers every component)
 from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
-from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
+from mbcd_mmaction.datasets.synthetic import (SCENARIO_DEFAULTS,
+                                              generate_epic_kitchens,
+                                              scenario_root)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'mbcd', 'mbcd_epic_demo.py')
@@ -22,10 +30,31 @@ DEMO_DATA = 'data/epic_demo'  # the demo config's data_root
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    args = build_train_parser().parse_args([DEMO_CONFIG, *argv])
-    if not osp.isdir(osp.join(DEMO_DATA, 'MM-SADA_Domain_Adaptation_Splits')):
-        meta = generate_epic_kitchens(DEMO_DATA)
-        print(f'wrote {DEMO_DATA} in {meta["seconds"]} s: {meta["counts"]}')
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument('--scenario', choices=sorted(SCENARIO_DEFAULTS))
+    demo, rest = own.parse_known_args(argv)
+    args = build_train_parser().parse_args([DEMO_CONFIG, *rest])
+    data = scenario_root(demo.scenario)
+    if osp.isdir(osp.join(data, 'MM-SADA_Domain_Adaptation_Splits')):
+        if demo.scenario:
+            meta_file = osp.join(data, 'synthetic_meta.json')
+            meta = json.load(open(meta_file)) if osp.isfile(meta_file) \
+                else {}
+            if (meta.get('scenario') or {}).get('name') != demo.scenario:
+                raise ValueError(
+                    f'{data} exists but is not the {demo.scenario!r} '
+                    f'scenario ({meta_file} says '
+                    f"{(meta.get('scenario') or {}).get('name')!r}); "
+                    'remove it or regenerate it with python -m '
+                    'mbcd_mmaction.datasets.synthetic --scenario '
+                    f'{demo.scenario} --overwrite')
+    else:
+        meta = generate_epic_kitchens(data, scenario=demo.scenario)
+        print(f'wrote {data} in {meta["seconds"]} s: {meta["counts"]}')
+    if demo.scenario:
+        options = dict(args.cfg_options or {})
+        options.setdefault('data_root', data)
+        args.cfg_options = options
     train(setup_cfg(args))
 
 

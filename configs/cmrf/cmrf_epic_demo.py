@@ -4,7 +4,11 @@ _base_ = ['../_base_/models/cmrf.py',
           '../_base_/experiments/epic_demo.py']
 modalities = ('rgb', 'flow', 'audio')
 
-# The SMA teacher starts after about one demo epoch (8 steps), as 400 steps
-# are about one EPIC epoch.
-model = dict(encoders={{_base_.demo_encoders}},
-             teacher=dict(start_step=8))
+model = dict(encoders={{_base_.demo_encoders}})
+# The demos' teacher rule (configs/mbcd/mbcd_epic_demo.py): CMRF starts its
+# average at t0 = 400 of about 8,000 iterations, 1/20 of training;
+# TeacherUpdateHook sets start_step to round(start_fraction x the run's
+# iterations) when training starts (20 epochs of 8 iterations: 8), so
+# another max_epochs or dataset size keeps the fraction; the start_step in
+# model.teacher is replaced.
+custom_hooks = [dict(type='TeacherUpdateHook', start_fraction=1 / 20)]

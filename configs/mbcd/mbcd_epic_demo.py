@@ -9,9 +9,12 @@ _base_ = ['../_base_/models/mbcd.py',
 modalities = ('rgb', 'flow', 'audio')
 
 # No pretrained weights: a higher learning rate (experiments/epic_demo.py).
-# 20 epochs of 8 iterations are 160 steps, against about 6,000 in the
-# paper's runs, so the teacher averages over a proportionally shorter
-# horizon (beta 0.98 instead of 0.999: about 50 steps instead of 1,000).
-model = dict(
-    teacher=dict(momentum=0.02),
-    encoders={{_base_.demo_encoders}})
+model = dict(encoders={{_base_.demo_encoders}})
+# The demos' teacher horizon rule: the paper averages with beta 0.999 over
+# about 8,000 iterations, a horizon 1 / (1 - beta) of 1/8 of training.
+# TeacherUpdateHook sets the EMA momentum (1 - beta) to
+# 1 / (horizon_fraction x the run's iterations) when training starts, so a
+# run with another max_epochs or dataset size keeps the fraction (20 epochs
+# of 8 iterations: a horizon of 20 iterations, beta 0.95); the momentum in
+# model.teacher is replaced.
+custom_hooks = [dict(type='TeacherUpdateHook', horizon_fraction=1 / 8)]

@@ -6,9 +6,9 @@ _base_ = ['../_base_/models/mbcd.py',
           '../_base_/experiments/hac_demo.py']
 modalities = ('rgb', 'flow', 'audio')
 
-# See mbcd_epic_vaf_demo.py: higher learning rate without pretrained weights,
-# teacher horizon scaled to the short run.
+# See mbcd_epic_demo.py: higher learning rate without pretrained weights,
+# the teacher's horizon 1/8 of the run's iterations.
 model = dict(
     num_classes={{_base_.num_classes}},
-    teacher=dict(momentum=0.02),
     encoders={{_base_.demo_encoders}})
+custom_hooks = [dict(type='TeacherUpdateHook', horizon_fraction=1 / 8)]

@@ -194,7 +194,23 @@ def test_best_checkpoint(runner: Runner,
         best_val_metric=metric, best_val_score=score, best_epoch=epoch,
         best_iter=iteration, selection=dict(
             rule=f'best source-validation {metric} (greater); a tie goes '
-            'to the later epoch', metric=metric))
+            'to the later epoch', metric=metric,
+            **(_selection_summary(runner, epoch, metric) or {})))
+
+
+def _selection_summary(runner: Runner, best_epoch, metric: str):
+    """:func:`~mbcd_mmaction.experiments.selection.selection_summary` of
+    the run's eval log (the epochs tied at the selected score, the last
+    epoch's metrics); None when the run has no :class:`EvalLogHook` or on
+    ranks other than 0 (which write no results)."""
+    from mbcd_mmaction.engine.hooks.eval_log_hook import EvalLogHook
+    from mbcd_mmaction.experiments.selection import (read_eval_log,
+                                                     selection_summary)
+    hooks = [h for h in runner.hooks if isinstance(h, EvalLogHook)]
+    if not hooks or not is_main_process():
+        return None
+    path = osp.join(runner.work_dir, hooks[0].filename)
+    return selection_summary(read_eval_log(path), best_epoch, metric)
 
 
 def _test_and_record(runner: Runner, out_file: str, loaded: str,

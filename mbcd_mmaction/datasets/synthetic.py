@@ -43,6 +43,7 @@ import os.path as osp
 import shutil
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
@@ -67,6 +68,122 @@ DOMAIN_STYLES = {
                hum_hz=150.0, hum_amp=0.08, audio_noise=0.06),
 }
 SPLIT_VIDEO_OFFSET = {'train': 1, 'test': 11}  # P08_01.. / P08_11..
+
+SCENARIO_MODALITIES = ('rgb', 'flow', 'audio')
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A controlled scenario of :func:`generate_epic_kitchens`
+    (``scenario='imbalance'`` or ``'balanced'``; :func:`make_scenario`
+    fills the defaults).
+
+    Every modality shows its class cue at a ``strength`` (RGB: the blob's
+    opacity over the background; flow: its flow magnitude, 1.0 = 60
+    levels; audio: the tone's amplitude, 1.0 = ``tone_amp``), and the true
+    class with probability ``fidelity`` (a random class otherwise, each
+    modality independently, on every domain: no modality alone is enough
+    and the source validation does not saturate). The target domain's
+    clips of the fast modality, a fraction ``target_uninformative`` of
+    them (exactly ``round(fraction * clips)`` per split), carry no cue at
+    all (RGB: no blob; flow: no moving blob; audio: no tone). The sources'
+    held-out clips (their ``test`` split: the validation) are rendered
+    with varied nuisance: pixel, flow and audio noise times a per-clip
+    factor drawn from ``U(1, val_nuisance)`` and the background colour
+    shifted by up to ``25 * (factor - 1)`` levels per channel.
+
+    Attributes:
+        name (str): ``'imbalance'`` or ``'balanced'``.
+        fast_modality (str): The fast cue: ``'audio'`` (default), ``'rgb'``
+            or ``'flow'``.
+        fast_strength (float): Its cue strength (imbalance 1.0,
+            balanced 0.6).
+        slow_strength (float): The other modalities' cue strength
+            (imbalance 0.4, balanced 0.6).
+        target_uninformative (float): Fraction of the target's clips whose
+            fast modality carries no cue (imbalance 0.5; balanced 0.0).
+        fidelity (float): Probability that a modality shows the true class
+            (0.85).
+        val_nuisance (float): Largest nuisance factor of the sources'
+            held-out clips (2.0; 1.0 = as in training).
+        target_domain (str): The domain the scenario's shift is on ('D1',
+            the demo configs' target).
+    """
+    name: str
+    fast_modality: str
+    fast_strength: float
+    slow_strength: float
+    target_uninformative: float
+    fidelity: float
+    val_nuisance: float
+    target_domain: str
+
+    def strength(self, modality: str) -> float:
+        return (self.fast_strength if modality == self.fast_modality
+                else self.slow_strength)
+
+
+SCENARIO_DEFAULTS = {
+    'imbalance': dict(fast_modality='audio', fast_strength=1.0,
+                      slow_strength=0.4, target_uninformative=0.5,
+                      fidelity=0.85, val_nuisance=2.0, target_domain='D1'),
+    'balanced': dict(fast_modality='audio', fast_strength=0.6,
+                     slow_strength=0.6, target_uninformative=0.0,
+                     fidelity=0.85, val_nuisance=2.0, target_domain='D1'),
+}
+#: clips per domain and split of a scenario: the target's test split is
+#: ``target_test_clips`` (> 100, so one clip is under 1 point).
+SCENARIO_CLIPS = dict(train=64, test=48, target_test=120)
+SCENARIO_CLIPS_FILE = 'scenario_clips.csv'
+
+
+def make_scenario(name: str, **options) -> Scenario:
+    """:class:`Scenario` ``name`` with ``options`` (None = default)
+    overriding :data:`SCENARIO_DEFAULTS`; bad values raise ``ValueError``
+    naming the option."""
+    if name not in SCENARIO_DEFAULTS:
+        raise ValueError(f'scenario={name!r}: expected one of '
+                         f'{sorted(SCENARIO_DEFAULTS)}.')
+    unknown = sorted(set(options) - set(SCENARIO_DEFAULTS[name]))
+    if unknown:
+        raise ValueError(f'scenario options {unknown}: expected some of '
+                         f'{sorted(SCENARIO_DEFAULTS[name])}.')
+    values = dict(SCENARIO_DEFAULTS[name])
+    values.update({k: v for k, v in options.items() if v is not None})
+    if values['fast_modality'] not in SCENARIO_MODALITIES:
+        raise ValueError(f"fast_modality={values['fast_modality']!r}: "
+                         f'expected one of {SCENARIO_MODALITIES}.')
+    if values['target_domain'] not in ALL_DOMAINS:
+        raise ValueError(f"target_domain={values['target_domain']!r}: "
+                         f'expected one of {ALL_DOMAINS}.')
+    for key in ('target_uninformative', 'fidelity'):
+        if not 0.0 <= values[key] <= 1.0:
+            raise ValueError(f'{key}={values[key]!r}: expected a value in '
+                             '[0, 1].')
+    for key in ('fast_strength', 'slow_strength'):
+        if not values[key] > 0:
+            raise ValueError(f'{key}={values[key]!r}: expected > 0.')
+    if values['val_nuisance'] < 1.0:
+        raise ValueError(f"val_nuisance={values['val_nuisance']!r}: "
+                         'expected >= 1 (1 = the training nuisance).')
+    if name == 'balanced' and values['target_uninformative'] != 0.0:
+        raise ValueError('the balanced scenario keeps every cue valid on the '
+                         'target: target_uninformative must be 0, got '
+                         f"{values['target_uninformative']!r}.")
+    return Scenario(name=name, **values)
+
+
+def _varied_style(style: dict, rng: np.random.Generator,
+                  max_factor: float) -> dict:
+    """``style`` with its noise scaled by a factor from ``U(1,
+    max_factor)`` and its background shifted (a held-out clip's varied
+    nuisance)."""
+    factor = float(rng.uniform(1.0, max_factor))
+    shift = rng.uniform(-25, 25, 3) * (factor - 1.0)
+    return dict(style, noise=style['noise'] * factor,
+                flow_noise=style['flow_noise'] * factor,
+                audio_noise=style['audio_noise'] * factor,
+                bg=tuple(np.clip(np.add(style['bg'], shift), 0, 255)))
 
 
 def tone_hz(label: int) -> float:
@@ -162,23 +279,38 @@ class _ClipRenderer:
         return (self.w / 2 - math.cos(angle) * travel / 2 + jitter[0],
                 self.h / 2 - math.sin(angle) * travel / 2 + jitter[1])
 
-    def rgb(self, style: dict, label: int) -> np.ndarray:
-        """(clip_frames, h, w, 3) uint8 RGB."""
-        angle = self._angle(label)
-        masks = _blob_masks(self.clip_frames, self.h, self.w, angle,
-                            self._start(angle), self.step)[..., None]
+    def rgb(self, style: dict, label: Optional[int],
+            strength: float = 1.0) -> np.ndarray:
+        """(clip_frames, h, w, 3) uint8 RGB. ``strength`` is the blob's
+        opacity over the background; ``label=None`` draws no blob (the
+        frames carry no class cue)."""
         bg = _background(style, self.h, self.w)[None]
+        if label is None:
+            frames = np.repeat(bg, self.clip_frames, axis=0)
+            frames = frames + self.rng.normal(0, style['noise'], frames.shape)
+            return np.clip(frames, 0, 255).astype(np.uint8)
+        angle = self._angle(label)
+        masks = strength * _blob_masks(self.clip_frames, self.h, self.w,
+                                       angle, self._start(angle),
+                                       self.step)[..., None]
         frames = bg * (1 - masks) + _hue_rgb(label, self.n_classes) * masks
         frames += self.rng.normal(0, style['noise'], frames.shape)
         return np.clip(frames, 0, 255).astype(np.uint8)
 
-    def flow(self, style: dict, label: int, n: int) -> np.ndarray:
+    def flow(self, style: dict, label: Optional[int], n: int,
+             strength: float = 1.0) -> np.ndarray:
         """(n, h, w, 2) uint8 (u, v), one frame per ``flow_stride`` RGB
-        frames (EPIC: half the RGB rate), 128 = no motion."""
-        angle = self._angle(label)
-        masks = _blob_masks(n, self.h, self.w, angle, self._start(angle),
-                            self.step, stride=self.flow_stride)
-        magnitude = 60.0  # encoded levels; EPIC's TV-L1 jpgs are 128-centred
+        frames (EPIC: half the RGB rate), 128 = no motion. ``strength``
+        scales the blob's flow magnitude; ``label=None``: no moving blob
+        (only the domain's pan and noise)."""
+        if label is None:
+            angle, masks = 0.0, np.zeros((n, self.h, self.w), np.float32)
+        else:
+            angle = self._angle(label)
+            masks = _blob_masks(n, self.h, self.w, angle, self._start(angle),
+                                self.step, stride=self.flow_stride)
+        # encoded levels; EPIC's TV-L1 jpgs are 128-centred
+        magnitude = 60.0 * strength
         bu, bv = style['flow_bias']
         u = 128 + bu + magnitude * math.cos(angle) * masks
         v = 128 + bv + magnitude * math.sin(angle) * masks
@@ -226,7 +358,9 @@ def generate_epic_kitchens(root: str,
                            fidelity: float = 0.8,
                            sample_rate: int = 16000,
                            tone_amp: float = 0.3,
-                           overwrite: bool = False) -> dict:
+                           overwrite: bool = False,
+                           scenario=None,
+                           target_test_clips: Optional[int] = None) -> dict:
     """Write a synthetic EPIC-Kitchens-layout dataset to ``root``.
 
     Args:
@@ -253,12 +387,42 @@ def generate_epic_kitchens(root: str,
         sample_rate (int): Audio rate. Defaults to 16000.
         tone_amp (float): Amplitude of the class tone.
         overwrite (bool): Replace an existing ``root``.
+        scenario (str | Scenario): ``'imbalance'`` or ``'balanced'`` (the
+            defaults of :func:`make_scenario`) or a :class:`Scenario`:
+            per-modality cue strengths, the fast modality without cue on
+            a fraction of the target's clips, varied nuisance on the
+            sources' held-out clips; ``fidelity`` is then the scenario's.
+            Default None: the plain demo task. A scenario also writes
+            ``root/scenario_clips.csv`` (per clip: uid, domain, split,
+            label, the class each modality shows, -1 for none, and the
+            nuisance factor).
+        target_test_clips (int): With a scenario, test clips of the target
+            domain. Defaults to 120; clips_per_split defaults to
+            ``{'train': 64, 'test': 48}``.
 
     Returns:
         dict: The generation parameters and per-(domain, split) clip counts
         (also written to ``root/synthetic_meta.json``).
     """
     import soundfile as sf
+    if isinstance(scenario, str):
+        scenario = make_scenario(scenario)
+    if scenario is not None and not isinstance(scenario, Scenario):
+        raise TypeError(f'scenario={scenario!r}: expected a name or a '
+                        'Scenario.')
+    if scenario is None and target_test_clips is not None:
+        raise ValueError('target_test_clips needs a scenario.')
+    if scenario is not None:
+        fidelity = scenario.fidelity
+        if clips_per_split is None:
+            clips_per_split = dict(train=SCENARIO_CLIPS['train'],
+                                   test=SCENARIO_CLIPS['test'])
+        if target_test_clips is None:
+            target_test_clips = SCENARIO_CLIPS['target_test']
+        if scenario.target_domain not in domains:
+            raise ValueError(f'scenario target_domain '
+                             f'{scenario.target_domain!r} is not among the '
+                             f'generated domains {tuple(domains)}.')
     if layout not in ('frames', 'clips', 'both'):
         raise ValueError(f"layout={layout!r}, expected 'frames', 'clips' or "
                          "'both'.")
@@ -275,7 +439,7 @@ def generate_epic_kitchens(root: str,
         root, overwrite, lambda tmp: _generate_into(
             tmp, layout, clips_per_split, frame_size, seed, domains,
             clip_frames, fps, gap_frames, videos_per_split, fidelity,
-            sample_rate, tone_amp, sf))
+            sample_rate, tone_amp, sf, scenario, target_test_clips))
 
 
 def _write_atomically(root: str, overwrite: bool, generate) -> dict:
@@ -310,7 +474,8 @@ def _write_atomically(root: str, overwrite: bool, generate) -> dict:
 
 def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                    clip_frames, fps, gap_frames, videos_per_split, fidelity,
-                   sample_rate, tone_amp, sf) -> dict:
+                   sample_rate, tone_amp, sf, scenario=None,
+                   target_test_clips=None) -> dict:
     rng = np.random.default_rng(seed)
     renderer = _ClipRenderer(frame_size, clip_frames, rng)
     split_dir = osp.join(out, 'MM-SADA_Domain_Adaptation_Splits')
@@ -320,33 +485,56 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
     write_clips = layout in ('clips', 'both')
     n_classes = len(CLASSES)
     counts = {}
+    scenario_rows = []
     uid = 0
     for domain in domains:
-        style = DOMAIN_STYLES[domain]
+        domain_style = DOMAIN_STYLES[domain]
         participant = DOMAIN_PARTICIPANTS[domain]
         for split, n_clips in clips_per_split.items():
+            is_target = (scenario is not None and
+                         domain == scenario.target_domain)
+            if is_target and split == 'test':
+                n_clips = target_test_clips
             # Balanced labels, shuffled, dealt round-robin to the videos.
             labels = rng.permutation(np.arange(n_clips) % n_classes)
+            uninformative = set()
+            if is_target:
+                k = int(round(scenario.target_uninformative * n_clips))
+                uninformative = set(rng.permutation(n_clips)[:k].tolist())
             rows = []
             per_video = {}
             for i, label in enumerate(labels.tolist()):
-                per_video.setdefault(i % videos_per_split, []).append(label)
+                per_video.setdefault(i % videos_per_split, []).append(
+                    (i, label))
             for v, video_labels in sorted(per_video.items()):
                 video_id = (f'{participant}_'
                             f'{SPLIT_VIDEO_OFFSET[split] + v:02d}')
                 tones = []
-                for k, label in enumerate(video_labels):
+                for k, (i, label) in enumerate(video_labels):
                     # + v: videos start at different parities, so both
                     # roundings of ceil(start / 2) occur even in tiny sets.
                     start = gap_frames + v + k * (clip_frames + gap_frames)
                     stop = start + clip_frames - 1
-                    c_rgb, c_flow, c_audio = _shown_classes(
-                        label, fidelity, n_classes, rng)
+                    shown = _shown_classes(label, fidelity, n_classes, rng)
+                    style, factor = domain_style, 1.0
+                    strength = dict.fromkeys(SCENARIO_MODALITIES, 1.0)
+                    if scenario is not None:
+                        strength = {m: scenario.strength(m)
+                                    for m in SCENARIO_MODALITIES}
+                        if i in uninformative:
+                            shown[SCENARIO_MODALITIES.index(
+                                scenario.fast_modality)] = None
+                        if split == 'test' and not is_target:
+                            style = _varied_style(domain_style, rng,
+                                                  scenario.val_nuisance)
+                            factor = style['noise'] / domain_style['noise']
+                    c_rgb, c_flow, c_audio = shown
                     fstart, fnum = flow_span(start, stop)
-                    rgb = renderer.rgb(style, c_rgb)
+                    rgb = renderer.rgb(style, c_rgb, strength['rgb'])
                     # fnum + 1 flow frames: the loader reads fnum of them, the
                     # port's clip names end at fstart + fnum.
-                    flow = renderer.flow(style, c_flow, fnum + 1)
+                    flow = renderer.flow(style, c_flow, fnum + 1,
+                                         strength['flow'])
                     if write_frames:
                         _write_jpgs(osp.join(out, 'rgb', split, domain,
                                              video_id), start, rgb, True)
@@ -367,7 +555,15 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                                               fstart + fnum, label,
                                               f'_{comp}')),
                                 flow[..., c], fps / 2)
-                    tones.append((start / fps, (stop + 1) / fps, c_audio))
+                    tones.append((start / fps, (stop + 1) / fps, c_audio,
+                                  strength['audio'], factor))
+                    if scenario is not None:
+                        scenario_rows.append(dict(
+                            uid=uid, domain=domain, split=split, label=label,
+                            rgb=-1 if c_rgb is None else c_rgb,
+                            flow=-1 if c_flow is None else c_flow,
+                            audio=-1 if c_audio is None else c_audio,
+                            nuisance=round(factor, 4)))
                     rows.append(dict(
                         uid=uid, participant_id=participant,
                         video_id=video_id,
@@ -381,11 +577,17 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                 # at their timestamps.
                 length = int((tones[-1][1] + gap_frames / fps) * sample_rate)
                 t = np.arange(length) / sample_rate
-                wav = _domain_background(style, t, rng)
-                for t0, t1, c in tones:
+                wav = _domain_background(domain_style, t, rng)
+                for t0, t1, c, amp, factor in tones:
                     a, b = int(t0 * sample_rate), int(t1 * sample_rate)
-                    wav[a:b] += tone_amp * np.sin(2 * np.pi * tone_hz(c) *
-                                                  t[a:b])
+                    if factor > 1.0:  # the clip's noise: factor x the domain's
+                        wav[a:b] += rng.normal(
+                            0, domain_style['audio_noise'] *
+                            math.sqrt(factor**2 - 1), b - a)
+                    if c is None:
+                        continue
+                    wav[a:b] += amp * tone_amp * np.sin(
+                        2 * np.pi * tone_hz(c) * t[a:b])
                 wav = np.clip(wav, -1, 1).astype(np.float32)
                 for base in ([out] if write_frames else []) + \
                         ([split_dir] if write_clips else []):
@@ -398,9 +600,14 @@ def _generate_into(out, layout, clips_per_split, frame_size, seed, domains,
                 frame[col] = frame[col].astype('int64')
             frame.to_pickle(osp.join(split_dir, f'{domain}_{split}.pkl'))
             counts[f'{domain}_{split}'] = len(rows)
-    return dict(layout=layout, frame_size=list(frame_size), seed=seed,
+    meta = dict(layout=layout, frame_size=list(frame_size), seed=seed,
                 clip_frames=clip_frames, fps=fps, fidelity=fidelity,
                 sample_rate=sample_rate, counts=counts)
+    if scenario is not None:
+        meta['scenario'] = asdict(scenario)
+        pd.DataFrame(scenario_rows).to_csv(
+            osp.join(out, SCENARIO_CLIPS_FILE), index=False)
+    return meta
 
 
 HAC_STYLES = {'human': DOMAIN_STYLES['D1'], 'animal': DOMAIN_STYLES['D2'],
@@ -513,6 +720,62 @@ def generate_hac(root: str,
     return _write_atomically(root, overwrite, generate)
 
 
+def scenario_root(scenario: Optional[str]) -> str:
+    """Default data root: ``data/epic_demo``, or ``data/epic_<scenario>``."""
+    return f'data/epic_{scenario}' if scenario else 'data/epic_demo'
+
+
+def add_scenario_arguments(parser) -> None:
+    """The ``--scenario`` options (this CLI and ``tools/demo.py``); each
+    default is :data:`SCENARIO_DEFAULTS`' (``--fidelity`` is the CLI's
+    own)."""
+    g = parser.add_argument_group(
+        'controlled scenarios (EPIC layout; defaults: '
+        'mbcd_mmaction.datasets.synthetic.SCENARIO_DEFAULTS)')
+    g.add_argument('--scenario', choices=sorted(SCENARIO_DEFAULTS),
+                   help='imbalance: a fast modality that has no cue on a '
+                   'fraction of the target clips, slower cues in the others; '
+                   'balanced: the control, cues of equal strength valid '
+                   'everywhere (default root data/epic_<scenario>)')
+    g.add_argument('--fast-modality', choices=SCENARIO_MODALITIES,
+                   help='the fast cue (audio)')
+    g.add_argument('--fast-strength', type=float,
+                   help='its cue strength (imbalance 1.0, balanced 0.6)')
+    g.add_argument('--slow-strength', type=float,
+                   help='the other modalities\' cue strength (imbalance '
+                   '0.4, balanced 0.6)')
+    g.add_argument('--target-uninformative', type=float,
+                   help='fraction of target clips whose fast modality has '
+                   'no cue (imbalance 0.5; balanced must be 0)')
+    g.add_argument('--val-nuisance', type=float,
+                   help='largest nuisance factor of the sources\' held-out '
+                   '(validation) clips (2.0)')
+    g.add_argument('--target-domain', choices=ALL_DOMAINS,
+                   help='domain of the shift (D1)')
+    g.add_argument('--target-test-clips', type=int,
+                   help='test clips of the target domain (%d)'
+                   % SCENARIO_CLIPS['target_test'])
+
+
+def scenario_from_args(args) -> Optional[Scenario]:
+    """The :class:`Scenario` of parsed :func:`add_scenario_arguments`
+    (None without ``--scenario``; scenario options without it are an
+    error)."""
+    keys = ('fast_modality', 'fast_strength', 'slow_strength',
+            'target_uninformative', 'val_nuisance', 'target_domain')
+    given = {k: getattr(args, k) for k in keys
+             if getattr(args, k) is not None}
+    fidelity = getattr(args, 'fidelity', None)
+    if args.scenario is None:
+        if given:
+            raise ValueError(f'--{sorted(given)[0].replace("_", "-")} needs '
+                             '--scenario imbalance|balanced.')
+        return None
+    if fidelity is not None:
+        given['fidelity'] = fidelity
+    return make_scenario(args.scenario, **given)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description='Write a synthetic EPIC-Kitchens- or HAC-layout dataset.')
@@ -529,23 +792,39 @@ def main(argv=None) -> None:
     parser.add_argument('--height', type=int, default=36)
     parser.add_argument('--clip-frames', type=int, default=None,
                         help='EPIC 90 (60 fps), HAC 36 (24 fps)')
-    parser.add_argument('--fidelity', type=float, default=0.8)
+    parser.add_argument('--fidelity', type=float, default=None,
+                        help='probability that a modality shows the true '
+                        'class (0.8; a scenario: 0.85)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--overwrite', action='store_true')
+    add_scenario_arguments(parser)
     args = parser.parse_args(argv)
     hac = args.dataset == 'hac'
-    args.root = args.root or ('data/hac_demo' if hac else 'data/epic_demo')
-    clips = {'train': args.train_clips or (48 if hac else 64),
-             'test': args.test_clips or (16 if hac else 32)}
+    if hac and args.scenario:
+        parser.error('--scenario is for --dataset epic only.')
+    scenario = scenario_from_args(args)
+    args.root = args.root or ('data/hac_demo' if hac else
+                              scenario_root(args.scenario))
+    if scenario is None and args.target_test_clips is not None:
+        parser.error('--target-test-clips needs --scenario.')
+    if scenario is not None:
+        clips = {'train': args.train_clips or SCENARIO_CLIPS['train'],
+                 'test': args.test_clips or SCENARIO_CLIPS['test']}
+    else:
+        clips = {'train': args.train_clips or (48 if hac else 64),
+                 'test': args.test_clips or (16 if hac else 32)}
     common = dict(clips_per_split=clips,
                   frame_size=(args.width, args.height), seed=args.seed,
                   clip_frames=args.clip_frames or (36 if hac else 90),
-                  fidelity=args.fidelity, overwrite=args.overwrite)
+                  overwrite=args.overwrite)
+    if scenario is None:
+        common['fidelity'] = 0.8 if args.fidelity is None else args.fidelity
     if hac:
         meta = generate_hac(args.root, **common)
     else:
-        meta = generate_epic_kitchens(args.root, layout=args.layout,
-                                      **common)
+        meta = generate_epic_kitchens(
+            args.root, layout=args.layout, scenario=scenario,
+            target_test_clips=args.target_test_clips, **common)
     print(f'wrote {args.root} in {meta["seconds"]} s: {meta["counts"]}')
 
 

@@ -130,3 +130,43 @@ class Oracle(SelectionMethod):
 
 
 SELECTIONS = {cls.name: cls() for cls in (SourceValidation, Oracle)}
+
+
+def selection_summary(records: Sequence[Dict], best_epoch: Optional[int],
+                      val_metric: str = VAL_METRIC) -> Dict:
+    """How decided the source-validation selection was, and the last epoch
+    beside it (a selection-free view), from :func:`read_eval_log` records.
+
+    Returns ``dict(tied_epochs, num_tied, num_validations, last_epoch)``:
+    ``tied_epochs`` are the epochs whose ``val_metric`` (of each record's
+    ``selected`` model) equals the one of ``best_epoch`` (the selected
+    checkpoint's epoch; the last of them is kept, so ``num_tied > 1``
+    means the tie rule decided), ``last_epoch`` is ``dict(epoch, model,
+    val, target)`` with the last record's source-validation and target
+    metrics (``target`` empty when the log did not evaluate the target at
+    that epoch). ``best_epoch`` missing from the records is a
+    ``ValueError``.
+    """
+    if not records:
+        raise ValueError('selection_summary: the eval log has no records')
+
+    def val_of(record):
+        model = record.get('selected', 'student')
+        return (record.get('val', {}).get(model) or {}).get(val_metric)
+
+    by_epoch = {int(r['epoch']): r for r in records}
+    if best_epoch not in by_epoch:
+        raise ValueError(f'selection_summary: the selected epoch '
+                         f'{best_epoch!r} is not in the eval log (epochs '
+                         f'{sorted(by_epoch)})')
+    best = val_of(by_epoch[best_epoch])
+    tied = [int(r['epoch']) for r in records
+            if best is not None and val_of(r) == best]
+    last = records[-1]
+    model = last.get('selected', 'student')
+    return dict(
+        tied_epochs=tied, num_tied=len(tied), num_validations=len(records),
+        last_epoch=dict(epoch=int(last['epoch']), model=model,
+                        val=dict(last.get('val', {}).get(model) or {}),
+                        target=dict(last.get('target', {}).get(model)
+                                    or {})))

@@ -103,3 +103,35 @@ def test_two_runs_of_one_config_never_share_a_message_hub(tmp_path):
     assert hubs[0] is not hubs[1]
     hubs[0].update_info('best_ckpt', 'first.pth')
     assert hubs[1].get_info('best_ckpt') is None
+
+
+def test_results_report_ties_and_the_last_epoch(tmp_path):
+    """target_results.json says how many epochs share the selected source-
+    validation score (the later is kept) and gives the last epoch's
+    metrics from the eval log beside the selected checkpoint's."""
+    config = write_tiny_config(tmp_path, schedule=(0.9, 0.9, 0.7),
+                               max_epochs=3)
+    work_dir = str(tmp_path / 'work')
+    cfg = setup_cfg(build_train_parser().parse_args(
+        [config, '--work-dir', work_dir, '--seed', '1', '--cfg-options',
+         'default_hooks.eval_log.type=mmaction.EvalLogHook']))
+    train(cfg)
+    saved = json.load(open(osp.join(work_dir, 'target_results.json')))
+    assert saved['best_epoch'] == 2
+    selection = saved['selection']
+    assert 'a tie goes to the later epoch' in selection['rule']
+    assert selection['tied_epochs'] == [1, 2]
+    assert selection['num_tied'] == 2
+    assert selection['num_validations'] == 3
+    last = selection['last_epoch']
+    assert last['epoch'] == 3 and last['model'] == 'student'
+    assert last['val']['acc'] == pytest.approx(0.7)
+    assert 0.0 <= last['target']['top1'] <= 1.0
+
+
+def test_results_without_an_eval_log_say_so(tmp_path):
+    cfg, work_dir = _train(tmp_path)
+    train(cfg)
+    saved = json.load(open(osp.join(work_dir, 'target_results.json')))
+    # the rule, but no tie count or last epoch without an eval log
+    assert set(saved['selection']) == {'rule', 'metric'}
