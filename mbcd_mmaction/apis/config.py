@@ -164,7 +164,6 @@ def _finalise(cfg: Config, use_trunk_cache: bool = True) -> Config:
     apply_experiment(cfg)
     check_model_type(cfg)
     check_loop_keys(cfg)
-    check_launcher(cfg.get('launcher', None))
     if use_trunk_cache:
         apply_trunk_cache(cfg)
     configure_device(cfg)

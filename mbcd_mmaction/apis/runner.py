@@ -38,7 +38,7 @@ from mbcd_mmaction.engine.runner.results import write_json_atomic
 from mbcd_mmaction.work_dir_lock import (WorkDirLock, WorkDirLockedError,  # noqa: F401
                                          distributed_rank)
 
-from .config import config_name
+from .config import check_launcher, config_name
 from .device import init_distributed
 
 TARGET_RESULTS = 'target_results.json'
@@ -56,6 +56,7 @@ class ModelSelectionError(RuntimeError):
 def build_runner(cfg: Config) -> Runner:
     """Start the CPU process group if needed, then build the Runner
     (``cfg.runner_type`` from mmaction's registry if set)."""
+    check_launcher(cfg.get('launcher', None))
     init_distributed(cfg)
     if not cfg.get('experiment_name', None):
         # mmengine names the run (and its message hub, which holds the best

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mbcd_mmaction.apis import build_train_parser, setup_cfg
+from mbcd_mmaction.apis import build_runner, build_train_parser, setup_cfg
 from mbcd_mmaction.datasets.protocols import apply_experiment
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -103,5 +103,5 @@ def test_launcher_without_its_environment_says_what_is_missing(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match=r"--launcher slurm needs .*"
                        r"'SLURM_PROCID'.*srun"):
-        setup_cfg(build_train_parser().parse_args(
-            [DEMO, '--launcher', 'slurm']))
+        build_runner(setup_cfg(build_train_parser().parse_args(
+            [DEMO, '--launcher', 'slurm'])))
