@@ -30,8 +30,14 @@ DEMO_DATA = 'data/epic_demo'  # the demo config's data_root
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    own = argparse.ArgumentParser(add_help=False)
-    own.add_argument('--scenario', choices=sorted(SCENARIO_DEFAULTS))
+    own = argparse.ArgumentParser(
+        description=__doc__.splitlines()[1],
+        epilog='Every other argument is a tools/train.py flag (--work-dir, '
+        '--seed, --cfg-options, --resume, ...); the config is '
+        'configs/mbcd/mbcd_epic_demo.py.')
+    own.add_argument('--scenario', choices=sorted(SCENARIO_DEFAULTS),
+                     help='generate and train on a controlled scenario '
+                     '(docs/experiments.md)')
     demo, rest = own.parse_known_args(argv)
     args = build_train_parser().parse_args([DEMO_CONFIG, *rest])
     data = scenario_root(demo.scenario)
