@@ -14,17 +14,25 @@ and containers only.
 """
 import argparse
 import os
+import pickle
 import os.path as osp
 
 import torch
 
 import mbcd_mmaction.registration  # noqa: F401  (registers every component)
+from mbcd_mmaction.compat import explain_refused_checkpoint
 from mbcd_mmaction.models.encoders.vggsound import \
     convert_vggsound_state_dict
 
 
 def convert(src: str, dst: str) -> dict:
-    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    try:
+        ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        # torch's own message advises weights_only=False: never for a
+        # downloaded file
+        raise pickle.UnpicklingError(
+            explain_refused_checkpoint(src, err)) from None
     state_dict = convert_vggsound_state_dict(ckpt)
     out = dict(state_dict=state_dict,
                meta=dict(source=osp.basename(src),

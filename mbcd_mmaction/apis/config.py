@@ -82,6 +82,17 @@ def check_model_type(cfg: Config) -> None:
     model_type = model.get('type', None) if isinstance(model, dict) else None
     if not isinstance(model_type, str):
         return
+    teacher = model.get('teacher', None)
+    if isinstance(teacher, dict) and 'type' not in teacher:
+        # --cfg-options model.teacher.X=... on a model without a teacher
+        # creates a dict with no type (mmengine's KeyError then embeds the
+        # whole model config)
+        raise KeyError(
+            f'model.teacher.{sorted(teacher)[0]} is set, but this config\'s '
+            f'model ({model_type}) has no teacher (model.teacher is None), '
+            'so there is nothing to set. The methods with an averaged '
+            'teacher are EMA, MBCD and CMRF (configs/ema, configs/mbcd, '
+            'configs/cmrf).')
     from mmengine.registry import MODELS
     scope = cfg.get('default_scope', None)
     with MODELS.switch_scope_and_registry(scope) as registry:

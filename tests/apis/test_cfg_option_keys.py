@@ -105,3 +105,14 @@ def test_launcher_without_its_environment_says_what_is_missing(monkeypatch):
                        r"'SLURM_PROCID'.*srun"):
         build_runner(setup_cfg(build_train_parser().parse_args(
             [DEMO, '--launcher', 'slurm'])))
+
+
+def test_teacher_option_on_a_model_without_teacher_says_so():
+    erm = osp.join(REPO, 'configs', 'erm', 'erm_epic_demo.py')
+    with pytest.raises(KeyError) as info:
+        setup_cfg(build_train_parser().parse_args(
+            [erm, '--cfg-options', 'model.teacher.momentum=0.01']))
+    message = str(info.value)
+    assert 'model.teacher.momentum is set, but this config\'s model (ERM) ' \
+        'has no teacher' in message
+    assert len(message) < 400  # not the model's repr

@@ -182,3 +182,25 @@ def test_tool_output_is_mmengine_loadable(tmp_path):
     model.eval()
     with torch.no_grad():
         assert torch.allclose(model(x), expected, atol=1e-5)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ('payload ran',))
+
+
+def test_crafted_file_is_refused_without_weights_only_advice(tmp_path):
+    src = str(tmp_path / 'H.pth.tar')
+    torch.save(dict(state_dict={}, extra=_Payload()), src)
+    proc = subprocess.run(
+        [sys.executable, osp.join('tools', 'convert_vggsound_resnet18.py'),
+         src, str(tmp_path / 'out.pth')], cwd=REPO, capture_output=True,
+        text=True)
+    assert proc.returncode != 0
+    assert 'payload ran' not in proc.stdout
+    assert f'Refused to load checkpoint {src!r}' in proc.stderr
+    assert 'the global `print`' in proc.stderr
+    # torch's own advice to turn the safety off is not what users see
+    assert 'weights_only=False' not in proc.stderr.replace(
+        'never turn weights_only off', '')
+    assert not (tmp_path / 'out.pth').exists()
