@@ -26,6 +26,8 @@ from mbcd_mmaction.datasets.synthetic import (SCENARIO_DEFAULTS,
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'mbcd', 'mbcd_epic_demo.py')
 DEMO_DATA = 'data/epic_demo'  # the demo config's data_root
+#: torch threads of the demo: its numbers depend on the thread count
+DEMO_THREADS = 2
 
 
 def main(argv=None):
@@ -38,7 +40,15 @@ def main(argv=None):
     own.add_argument('--scenario', choices=sorted(SCENARIO_DEFAULTS),
                      help='generate and train on a controlled scenario '
                      '(docs/experiments.md)')
+    own.add_argument('--threads', type=int, default=DEMO_THREADS,
+                     help='torch CPU threads (default %(default)s): the '
+                     'demo\'s numbers depend on the thread count, so it is '
+                     'fixed')
     demo, rest = own.parse_known_args(argv)
+    if demo.threads < 1:
+        own.error(f'--threads {demo.threads}: expected >= 1')
+    import torch
+    torch.set_num_threads(demo.threads)
     args = build_train_parser().parse_args([DEMO_CONFIG, *rest])
     data = scenario_root(demo.scenario)
     if osp.isdir(osp.join(data, 'MM-SADA_Domain_Adaptation_Splits')):
