@@ -30,9 +30,13 @@ import os, signal, sys, time
 from mbcd_mmaction.work_dir_lock import WorkDirLock
 WorkDirLock(sys.argv[1]).acquire()
 if sys.argv[2:] == ['fork-and-die']:
+    ready, tell = os.pipe()
     if os.fork() == 0:
+        # fork() has returned here: the lock's at-fork handler has run
+        os.write(tell, b'x')
         time.sleep(20)
         os._exit(0)
+    os.read(ready, 1)  # the child is past fork(), not merely scheduled
     print('locked', flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 print('locked', flush=True)
