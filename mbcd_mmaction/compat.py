@@ -137,30 +137,21 @@ def _allow_mmengine_checkpoints_in_weights_only_load() -> None:
 _REFUSED_GLOBAL = re.compile(r'GLOBAL (\S+) (?:was not an allowed|whose)')
 
 
-def _pickled_globals(filename) -> list:
-    """The globals (``module.name``) the pickle of a local ``torch.save``
-    file names, in order; [] if it cannot be read.
-
-    Reads the opcodes only (nothing is unpickled). ``GLOBAL`` carries the
-    name; ``STACK_GLOBAL`` (pickle protocol >= 4) takes the two strings
-    pushed before it, possibly fetched from the memo.
-    """
+def pickle_globals(data: bytes) -> list:
+    """``(module, name)`` of every global the pickle ``data`` names, in
+    order, read from the opcodes only (nothing is unpickled). ``GLOBAL``
+    carries the name; ``STACK_GLOBAL`` (pickle protocol >= 4) takes the two
+    strings pushed before it, possibly fetched from the memo. A torn pickle
+    gives the globals before the tear."""
     import pickletools
-    import zipfile
-    try:
-        with zipfile.ZipFile(str(filename)) as z:
-            name = next(n for n in z.namelist() if n.endswith('data.pkl'))
-            data = z.read(name)
-    except Exception:  # noqa: BLE001 - not a local zip checkpoint
-        return []
     found, pushed, memo = [], [], {}
     try:
         for op, arg, _ in pickletools.genops(data):
             if op.name == 'GLOBAL':
                 module, _, attr = str(arg).partition(' ')
-                found.append(f'{module}.{attr}')
+                found.append((module, attr))
             elif op.name == 'STACK_GLOBAL' and len(pushed) >= 2:
-                found.append(f'{pushed[-2]}.{pushed[-1]}')
+                found.append((pushed[-2], pushed[-1]))
             if op.name in ('MEMOIZE', 'PUT', 'BINPUT', 'LONG_BINPUT'):
                 memo[len(memo) if op.name == 'MEMOIZE' else arg] = \
                     pushed[-1] if pushed else None
@@ -170,9 +161,23 @@ def _pickled_globals(filename) -> list:
                 pushed.append(arg)
             elif op.stack_after:
                 pushed.append(None)
-    except Exception:  # noqa: BLE001 - a torn file: keep what was found
+    except Exception:  # noqa: BLE001 - a torn pickle: keep what was found
         pass
     return found
+
+
+def _pickled_globals(filename) -> list:
+    """The globals (``module.name``) the pickle of a local ``torch.save``
+    file names, in order (:func:`pickle_globals`); [] if it cannot be
+    read."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(str(filename)) as z:
+            name = next(n for n in z.namelist() if n.endswith('data.pkl'))
+            data = z.read(name)
+    except Exception:  # noqa: BLE001 - not a local zip checkpoint
+        return []
+    return [f'{module}.{attr}' for module, attr in pickle_globals(data)]
 
 
 def _refused_globals(filename) -> list:

@@ -4,7 +4,6 @@ split pickles load, and their CSVs give the same rows and dtypes."""
 import os
 import os.path as osp
 import pickle
-import pickletools
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 from mmaction.registry import DATASETS
 
+from mbcd_mmaction.compat import pickle_globals
 from mbcd_mmaction.datasets.preparation import (check_dataset_cfg,
                                                 epic_config,
                                                 prepare_epic_kitchens)
@@ -113,24 +113,8 @@ def test_preparation_and_conversion_refuse_a_crafted_split(root, tmp_path):
 
 def _globals(path):
     """(module, name) of every global a pickle names (opcodes only)."""
-    found, strings = set(), []
     with open(path, 'rb') as f:
-        data = f.read()
-    memo = {}
-    for op, arg, _ in pickletools.genops(data):
-        if op.name == 'STACK_GLOBAL':
-            found.add((strings[-2], strings[-1]))
-        elif op.name == 'GLOBAL':
-            found.add(tuple(arg.split(' ')))
-        if op.name == 'MEMOIZE':
-            memo[len(memo)] = strings[-1] if strings else None
-        elif op.name in ('BINGET', 'LONG_BINGET', 'GET'):
-            strings.append(memo.get(arg))
-        elif isinstance(arg, str) and 'UNICODE' in op.name:
-            strings.append(arg)
-        elif op.stack_after:
-            strings.append(None)
-    return found
+        return set(pickle_globals(f.read()))
 
 
 def test_genuine_pickles_load_and_their_csv_round_trips(root, tmp_path):
