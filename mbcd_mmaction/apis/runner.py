@@ -11,7 +11,6 @@ score under ``'best_score'`` / ``'best_score_<metric>'``; the hook keeps the
 same path in ``best_ckpt_path`` (``best_ckpt_path_dict``).
 """
 import copy
-import hashlib
 import logging
 import os
 import os.path as osp
@@ -30,7 +29,8 @@ from mmengine.runner import Runner
 from mbcd_mmaction.datasets.protocols import check_optimizer_cfg
 from mbcd_mmaction.engine.hooks.non_finite_loss_hook import (
     NonFiniteOutputHook, check_finite_weights)
-from mbcd_mmaction.engine.runner.integrity import (is_local_path,
+from mbcd_mmaction.engine.runner.integrity import (file_sha256,
+                                                   is_local_path,
                                                    verify_checkpoint)
 from mbcd_mmaction.engine.runner.provenance import (provenance_of,
                                                     run_provenance)
@@ -402,15 +402,6 @@ def _check_media_exist(loader_key: str, dataset) -> None:
             'for the full list, or set '
             f'{loader_key}.dataset.skip_unreadable=True to skip such '
             'samples (counted in the log).')
-
-
-def file_sha256(path: str) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _attach_provenance(runner: Runner, cfg: Config,

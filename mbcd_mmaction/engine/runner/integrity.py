@@ -57,6 +57,7 @@ def digest_path(path: str) -> str:
 
 
 def file_sha256(path: str) -> str:
+    """Hex sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
