@@ -297,17 +297,25 @@ def _check_no_target_leak(cfg, loader_key: str, dataset_cfg,
             f'domain(s) {leaked} of protocol '
             f"{cfg.get('protocol', 'multi_source')!r} (test domains "
             f'{list(plan.test[0])})')
-    if cfg.get('allow_target_in_training', False):
-        from mmengine.logging import print_log
-        print_log(f'{what}: allowed by allow_target_in_training=True; the '
-                  'test metrics are not domain generalisation.',
-                  logger='current', level=30)
+    if _allowed_by(cfg, 'allow_target_in_training', what,
+                   'the test metrics are not domain generalisation'):
         return
     raise ValueError(
         f'apply_protocol: {what}: the target would leak into '
         f"{loader_key.split('_')[0]}. Remove the explicit `domains` (the "
         'protocol fills them), or set top-level allow_target_in_training '
         '= True if this is intended (logged).')
+
+
+def _allowed_by(cfg, flag: str, what: str, consequence: str) -> bool:
+    """Whether top-level ``flag`` opts in to ``what``; logged as a
+    warning with its ``consequence`` when it does."""
+    if not cfg.get(flag, False):
+        return False
+    from mmengine.logging import print_log
+    print_log(f'{what}: allowed by {flag}=True; {consequence}.',
+              logger='current', level=30)
+    return True
 
 
 def _check_test_domains(cfg, dataset_cfg, plan: ProtocolDomains) -> None:
@@ -323,11 +331,8 @@ def _check_test_domains(cfg, dataset_cfg, plan: ProtocolDomains) -> None:
         return
     what = (f'test_dataloader.dataset.domains={domains!r}, but protocol '
             f"{cfg.get('protocol', 'multi_source')!r} tests {expected}")
-    if cfg.get('allow_test_domains_override', False):
-        from mmengine.logging import print_log
-        print_log(f'{what}: allowed by allow_test_domains_override=True; '
-                  'the results are not the target domain\'s.',
-                  logger='current', level=30)
+    if _allowed_by(cfg, 'allow_test_domains_override', what,
+                   'the results are not the target domain\'s'):
         return
     raise ValueError(
         f'apply_protocol: {what}. The test domains come from the protocol: '
