@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from apis_testutils import write_tiny_config
+from tests.integration.demo_utils import data_options
 from mbcd_mmaction.apis import (WorkDirInUseError, build_test_parser,
                                 build_train_parser, setup_cfg,
                                 setup_test_cfg, test, train)
@@ -62,11 +63,8 @@ def test_labels_beyond_num_classes_name_key_label_and_file(tmp_path):
     root = str(tmp_path / 'epic')
     generate_epic_kitchens(root, clips_per_split={'train': 2, 'test': 1},
                            clip_frames=20)
-    options = ['model.num_classes=1', 'log_level=WARNING']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        options += [f'{loader}.dataset.data_root={root}',
-                    f'{loader}.num_workers=0',
-                    f'{loader}.persistent_workers=False']
+    options = ['model.num_classes=1', 'log_level=WARNING',
+               *data_options(root)]
     work = tmp_path / 'work'
     with pytest.raises(ValueError) as info:
         train(_train_cfg(DEMO_CONFIG, work, *options))
@@ -205,11 +203,7 @@ def test_missing_flow_folder_is_found_before_training(tmp_path):
     flow = osp.join(root, 'flow', 'train', 'D3')
     victim = sorted(os.listdir(flow))[0]
     shutil.rmtree(osp.join(flow, victim))
-    options = ['log_level=WARNING']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        options += [f'{loader}.dataset.data_root={root}',
-                    f'{loader}.num_workers=0',
-                    f'{loader}.persistent_workers=False']
+    options = ['log_level=WARNING', *data_options(root)]
     work = tmp_path / 'work'
     with pytest.raises(FileNotFoundError) as info:
         train(_train_cfg(DEMO_CONFIG, work, *options))
