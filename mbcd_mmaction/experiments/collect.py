@@ -323,21 +323,25 @@ def collect_manifest(work_root: str, selection: str = 'source_val',
             continue
         key = (sweep.get('config_pattern') or grid.CONFIG_PATTERN,
                tuple(sweep.get('cfg_options') or ()))
-        group = groups.setdefault(key, dict(tables=[], seeds=[]))
-        for table in sweep.get('tables') or ['1']:
-            if table not in group['tables']:
-                group['tables'].append(table)
-        for seed in sweep.get('seeds') or []:
-            if seed not in group['seeds']:
-                group['seeds'].append(seed)
-        group['methods'] = methods or sweep.get('methods')
-        group['datasets'] = datasets or sweep.get('datasets')
+        group = groups.setdefault(key, dict(tables=[], seeds=[], methods=[],
+                                            datasets=[]))
+        recorded = dict(sweep, tables=sweep.get('tables') or ['1'],
+                        seeds=sweep.get('seeds') or [])
+        for field, have in group.items():
+            # the union over the sweeps; None (a sweep of every method or
+            # dataset) absorbs the rest
+            values = recorded.get(field)
+            if have is None or values is None:
+                group[field] = None
+            else:
+                have += [v for v in values if v not in have]
     parts, csv_parts = [], []
     used = set()
     for (pattern, extra), group in groups.items():
         markdown, table_csv = collect(
             work_root, group['tables'], sorted(group['seeds']), selection,
-            group['methods'], group['datasets'], pattern, extra, used)
+            methods or group['methods'], datasets or group['datasets'],
+            pattern, extra, used)
         parts.append(markdown)
         csv_parts.append(table_csv if not csv_parts else
                          table_csv.split('\n', 1)[1])

@@ -98,3 +98,22 @@ def test_collect_reads_the_sweep_manifest(tmp_path):
                 '--method', 'erm')
     assert '(n=2)' not in out.stdout
     assert '7 finished run(s)' in out.stderr
+
+
+def test_collect_shows_every_method_of_two_sweeps_on_one_root(tmp_path):
+    """Two launches with other --method on one root: both methods' rows."""
+    from mbcd_mmaction.experiments.collect import collect_manifest
+    root = str(tmp_path)
+    for method, acc in (('erm', 0.5), ('mbcd', 0.7)):
+        args = ['--table', '3', '--method', method, '--dataset', 'epic',
+                '--modalities', 'vaf', '--seeds', '0', '--work-root', root]
+        runs = plan_from_args(build_parser().parse_args(args))
+        record_sweep(root, runs, dict(
+            tables=['3'], methods=[method], datasets=['epic'], seeds=[0],
+            config_pattern=None, config=None, cfg_options=[]))
+        for run in runs:
+            _finish(run, acc)
+    markdown, _, warning = collect_manifest(root)
+    assert '| ERM | ✓ | ✓ | ✓ | 50.00 ± — (n=1) |' in markdown
+    assert '| MBCD | ✓ | ✓ | ✓ | 70.00 ± — (n=1) |' in markdown
+    assert warning is None
