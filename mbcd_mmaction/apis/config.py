@@ -9,15 +9,15 @@ The flags and their merge rules follow ``mmaction2/tools/train.py`` and
   applied, so the same config trains on CPU (gloo) and GPU (NCCL).
 """
 import argparse
-import difflib
 import os
 import os.path as osp
+import sys
 from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
 
-from mbcd_mmaction.datasets.protocols import apply_experiment
+from mbcd_mmaction.datasets.protocols import apply_experiment, did_you_mean
 from mbcd_mmaction.datasets.trunk_cache import apply_trunk_cache
 from mbcd_mmaction.parsers import (VIS_BACKENDS,  # noqa: F401
                                    build_test_parser, build_train_parser)
@@ -67,13 +67,6 @@ def check_launcher(launcher: Optional[str]) -> None:
             '--launcher for a single process.')
 
 
-def _did_you_mean(name: str, candidates) -> str:
-    close = difflib.get_close_matches(name, sorted(candidates), n=3,
-                                      cutoff=0.6)
-    return f'; did you mean {" or ".join(map(repr, close))}?' if close \
-        else ''
-
-
 def check_model_type(cfg: Config) -> None:
     """``model.type`` must be registered (in the config's default scope):
     the error lists the registered methods with a did-you-mean instead of
@@ -104,7 +97,7 @@ def check_model_type(cfg: Config) -> None:
                                                 'methods'))
     raise KeyError(
         f'model.type={model_type!r} is not a registered model of scope '
-        f'{scope or "mmengine"!r}{_did_you_mean(model_type, names)} The '
+        f'{scope or "mmengine"!r}{did_you_mean(model_type, names)} The '
         f'methods of this package: {methods}.')
 
 
@@ -156,7 +149,7 @@ def check_loop_keys(cfg: Config) -> None:
         if unknown:
             raise TypeError(
                 f'{key}.{unknown[0]}: {cls.__name__} takes no such '
-                f'argument{_did_you_mean(unknown[0], accepted)} Accepted: '
+                f'argument{did_you_mean(unknown[0], accepted)} Accepted: '
                 f'{sorted(accepted)}.')
 
 
@@ -185,7 +178,6 @@ def run_request(args, argv: Optional[Sequence[str]] = None) -> dict:
     """What the command line asked for (recorded in the results): the
     config file, the ``--cfg-options`` as given, the seed and the resume
     flag, and the arguments themselves."""
-    import sys
     return dict(config=osp.abspath(args.config),
                 cfg_options=dict(getattr(args, 'cfg_options', None) or {}),
                 seed=getattr(args, 'seed', None),

@@ -544,7 +544,9 @@ PROTOCOL_DOMAIN_KEYS = {
 }
 
 
-def _did_you_mean(key: str, candidates) -> str:
+def did_you_mean(key: str, candidates) -> str:
+    """``'; did you mean 'x'?'`` for the close matches of ``key`` among
+    ``candidates`` (empty if none)."""
     close = difflib.get_close_matches(key, sorted(candidates), n=3,
                                       cutoff=0.6)
     return f'; did you mean {" or ".join(map(repr, close))}?' if close \
@@ -568,7 +570,7 @@ def check_top_level_keys(cfg) -> None:
         raise KeyError(
             f'{key}={cfg[key]!r} (a top-level key, e.g. from --cfg-options) '
             f'is not used: neither {cfg.filename} defines it nor does any '
-            f'part of the run read it{_did_you_mean(key, allowed)}'
+            f'part of the run read it{did_you_mean(key, allowed)}'
             + (f' (unknown keys: {unknown})' if len(unknown) > 1 else ''))
 
 
