@@ -40,6 +40,13 @@ def _preserved_rng():
             torch.cuda.set_rng_state_all(states[3])
 
 
+def _by_epoch(runner) -> bool:
+    """Whether the run's training loop counts epochs (True also when no
+    loop is built: a validation outside training)."""
+    loop = getattr(runner, '_train_loop', None)
+    return not isinstance(loop, BaseLoop) or hasattr(loop, 'max_epochs')
+
+
 @HOOKS.register_module()
 class EvalLogHook(Hook):
     """After every validation, appends one JSON line to
@@ -132,10 +139,7 @@ class EvalLogHook(Hook):
                    if isinstance(value, (int, float))}
         visualizer = getattr(runner, 'visualizer', None)
         if scalars and visualizer is not None:
-            loop = getattr(runner, '_train_loop', None)
-            by_iter = isinstance(loop, BaseLoop) and \
-                not hasattr(loop, 'max_epochs')
-            step = runner.iter if by_iter else runner.epoch
+            step = runner.epoch if _by_epoch(runner) else runner.iter
             visualizer.add_scalars(scalars, step=step)
 
     @staticmethod
@@ -156,7 +160,7 @@ class EvalLogHook(Hook):
         if self.target_interval == 1 or not isinstance(loop, BaseLoop) or \
                 not hasattr(loop, 'val_interval'):
             return True
-        by_epoch = hasattr(loop, 'max_epochs')
+        by_epoch = _by_epoch(runner)
         done = runner.epoch if by_epoch else runner.iter
         end = loop.max_epochs if by_epoch else loop.max_iters
         if done >= end:
