@@ -21,7 +21,6 @@ of the row's cell means, as in the paper, only when every cell has one.
 """
 import csv
 import io
-import json
 import math
 import os.path as osp
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import os
 
 from . import grid
 from .selection import SELECTIONS, read_eval_log
-from .sweep import read_manifest, run_work_dir
+from .sweep import read_json_file, read_manifest, run_work_dir
 
 RESULTS = 'target_results.json'
 STATUS = 'sweep_status.json'
@@ -96,22 +95,15 @@ class CellResult:
         return f'{text} [{notes}]' if notes else text
 
 
-def _read_json(path: str) -> Optional[Dict]:
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
 def run_value(work_dir: str, metric: str, selection: str = 'source_val'
               ) -> Tuple[str, Optional[float]]:
     """``(state, value in %)`` of one run: state ``'ok'`` with a value, or
     ``'missing'``, ``'failed'``, ``'unfinished'`` without one."""
     if not osp.isdir(work_dir):
         return 'missing', None
-    results = _read_json(osp.join(work_dir, RESULTS))
+    results = read_json_file(osp.join(work_dir, RESULTS))
     if results is None:
-        status = _read_json(osp.join(work_dir, STATUS)) or {}
+        status = read_json_file(osp.join(work_dir, STATUS)) or {}
         return ('failed' if status.get('state') == 'failed'
                 else 'unfinished'), None
     if selection == 'source_val':

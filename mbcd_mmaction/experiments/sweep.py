@@ -197,7 +197,9 @@ class Run:
         return 'todo'
 
 
-def _read_json_file(path: str) -> Optional[Dict]:
+def read_json_file(path: str) -> Optional[Dict]:
+    """A JSON file's content, None if it does not exist; a torn file is an
+    error naming it."""
     if not osp.isfile(path):
         return None
     with open(path) as f:
@@ -210,16 +212,16 @@ def _read_json_file(path: str) -> Optional[Dict]:
 
 
 def read_status(work_dir: str) -> Dict:
-    return _read_json_file(osp.join(work_dir, STATUS)) or {}
+    return read_json_file(osp.join(work_dir, STATUS)) or {}
 
 
 def _read_results(work_dir: str) -> Optional[Dict]:
-    return _read_json_file(osp.join(work_dir, RESULTS))
+    return read_json_file(osp.join(work_dir, RESULTS))
 
 
 def read_manifest(work_root: str) -> Optional[Dict]:
     """The sweep manifest of ``work_root`` (None if no sweep ran there)."""
-    return _read_json_file(osp.join(work_root, MANIFEST))
+    return read_json_file(osp.join(work_root, MANIFEST))
 
 
 def record_sweep(work_root: str, runs: Sequence['Run'], request: Dict
@@ -232,20 +234,20 @@ def record_sweep(work_root: str, runs: Sequence['Run'], request: Dict
     for run in runs:
         manifest['runs'][osp.relpath(run.work_dir, work_root)] = dict(
             name=run.name, **run.identity())
-    os.makedirs(work_root, exist_ok=True)
-    tmp = osp.join(work_root, f'.{MANIFEST}.tmp')
+    _write_json(work_root, MANIFEST, manifest)
+
+
+def _write_json(directory: str, name: str, data: Dict) -> None:
+    """``<directory>/<name>`` written atomically (temp file + rename)."""
+    os.makedirs(directory, exist_ok=True)
+    tmp = osp.join(directory, f'.{name}.tmp')
     with open(tmp, 'w') as f:
-        json.dump(manifest, f, indent=1)
-    os.replace(tmp, osp.join(work_root, MANIFEST))
+        json.dump(data, f, indent=1)
+    os.replace(tmp, osp.join(directory, name))
 
 
 def _write_status(work_dir: str, **fields) -> None:
-    os.makedirs(work_dir, exist_ok=True)
-    status = {**read_status(work_dir), **fields}
-    tmp = osp.join(work_dir, f'.{STATUS}.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(status, f, indent=1)
-    os.replace(tmp, osp.join(work_dir, STATUS))
+    _write_json(work_dir, STATUS, {**read_status(work_dir), **fields})
 
 
 def training_job(command: Sequence[str], log: str, cwd: str):
