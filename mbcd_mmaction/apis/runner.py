@@ -194,9 +194,16 @@ def test_best_checkpoint(runner: Runner,
         runner, out_file, path, best_checkpoint=osp.abspath(path),
         best_val_metric=metric, best_val_score=score, best_epoch=epoch,
         best_iter=iteration, selection=dict(
-            rule=f'best source-validation {metric} (greater); a tie goes '
-            'to the later epoch', metric=metric,
+            rule=f'best source-validation {metric} ({_rule_of(runner)}); '
+            'a tie goes to the later epoch', metric=metric,
             **(_selection_summary(runner, epoch, metric) or {})))
+
+
+def _rule_of(runner: Runner) -> str:
+    """The checkpoint hook's comparison rule of its first key indicator
+    ('greater' or 'less')."""
+    rules = getattr(_checkpoint_hook(runner), 'rules', None) or []
+    return rules[0] if rules and rules[0] else 'greater'
 
 
 def _selection_summary(runner: Runner, best_epoch, metric: str):
