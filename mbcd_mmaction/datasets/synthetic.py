@@ -79,7 +79,7 @@ class Scenario:
     fills the defaults).
 
     Every modality shows its class cue at a ``strength`` (RGB: the blob's
-    opacity over the background; flow: its flow magnitude, 1.0 = 60
+    area relative to the full blob, in the class hue on every domain; flow: its flow magnitude, 1.0 = 60
     levels; audio: the tone's amplitude, 1.0 = ``tone_amp``), and the true
     class with probability ``fidelity`` (a random class otherwise, each
     modality independently, on every domain: no modality alone is enough
@@ -242,14 +242,16 @@ def motion_angle(label: int, mirrored: bool,
 
 
 def _blob_masks(n: int, h: int, w: int, angle: float, start_xy,
-                step: float, stride: int = 1) -> np.ndarray:
+                step: float, stride: int = 1,
+                area: float = 1.0) -> np.ndarray:
     """Soft disc masks (n, h, w) of a blob moving in direction ``angle``,
-    ``step`` px per RGB frame, sampled every ``stride`` frames."""
+    ``step`` px per RGB frame, sampled every ``stride`` frames, ``area``
+    times the full blob's area."""
     t = np.arange(n, dtype=np.float32) * stride
     cx = start_xy[0] + math.cos(angle) * step * t
     cy = start_xy[1] + math.sin(angle) * step * t
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    radius = 0.22 * h
+    radius = 0.22 * h * math.sqrt(area)
     dist = np.sqrt((xx[None] - cx[:, None, None])**2 +
                    (yy[None] - cy[:, None, None])**2)
     return np.clip(radius + 0.5 - dist, 0.0, 1.0)
@@ -282,17 +284,19 @@ class _ClipRenderer:
     def rgb(self, style: dict, label: Optional[int],
             strength: float = 1.0) -> np.ndarray:
         """(clip_frames, h, w, 3) uint8 RGB. ``strength`` is the blob's
-        opacity over the background; ``label=None`` draws no blob (the
-        frames carry no class cue)."""
+        area relative to the full blob (its colour stays the class hue on
+        every background, so a weaker cue is smaller, not tinted by the
+        domain); ``label=None`` draws no blob (the frames carry no class
+        cue)."""
         bg = _background(style, self.h, self.w)[None]
         if label is None:
             frames = np.repeat(bg, self.clip_frames, axis=0)
             frames = frames + self.rng.normal(0, style['noise'], frames.shape)
             return np.clip(frames, 0, 255).astype(np.uint8)
         angle = self._angle(label)
-        masks = strength * _blob_masks(self.clip_frames, self.h, self.w,
-                                       angle, self._start(angle),
-                                       self.step)[..., None]
+        masks = _blob_masks(self.clip_frames, self.h, self.w, angle,
+                            self._start(angle), self.step,
+                            area=strength)[..., None]
         frames = bg * (1 - masks) + _hue_rgb(label, self.n_classes) * masks
         frames += self.rng.normal(0, style['noise'], frames.shape)
         return np.clip(frames, 0, 255).astype(np.uint8)

@@ -162,7 +162,13 @@ def _pool(x: torch.Tensor) -> torch.Tensor:
 class ResNetEncoder(FrozenTrunkEncoder):
     """Frozen-trunk wrapper of mmaction's ``ResNet`` (2D, e.g. the audio
     ResNet-18 on spectrograms) and ``ResNet3d``/``ResNet3dSlowOnly`` (e.g.
-    the flow SlowOnly R50 with 2 input channels)."""
+    the flow SlowOnly R50 with 2 input channels).
+
+    A 4-D input ``(N, C, H, W)`` (a spectrogram) to a 3D backbone is given a
+    temporal axis of length 1: with ``inflate=(0, 0, 0, 0)`` and a
+    ``(1, k, k)`` stem that is a 2D ResNet, and unlike mmaction's 2D
+    ``ResNet`` it has a width option (``base_channels``; the demo configs'
+    narrow audio encoder)."""
 
     def _stage_names(self) -> Tuple[str, ...]:
         return tuple(self.backbone.res_layers)
@@ -182,6 +188,8 @@ class ResNetEncoder(FrozenTrunkEncoder):
 
     def _run_trunk(self, x: torch.Tensor) -> torch.Tensor:
         backbone = self.backbone
+        if x.dim() == 4 and isinstance(backbone.conv1.conv, nn.Conv3d):
+            x = x.unsqueeze(2)
         x = backbone.conv1(x)
         if getattr(backbone, 'with_pool1', True):
             x = backbone.maxpool(x)
