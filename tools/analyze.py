@@ -7,6 +7,12 @@ OUT.json.
     python tools/analyze.py missing WORK_DIR --out missing
     python tools/analyze.py tsne WORK_DIR --out tsne
     python tools/analyze.py curves WORK_DIR [WORK_DIR ...] --out curves
+    python tools/analyze.py mechanism WORK_DIR [WORK_DIR ...] --out mech
+
+mechanism writes OUT_modalities.png (each modality head's source-val
+accuracy per epoch), OUT_dropout.png (the logged drop probability per
+modality) and OUT_teacher.png (teacher vs student fused accuracy) and
+OUT.json, from the work dirs' eval_log.jsonl and training log.
 
 A work dir's model is its config (dumped by mmengine) and its best
 source-validation checkpoint (--checkpoint to choose another); the data is
@@ -29,7 +35,7 @@ def _label(work_dir, labels, i):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('analysis', choices=['flatness', 'noise', 'missing',
-                                             'tsne', 'curves'])
+                                             'tsne', 'curves', 'mechanism'])
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out', required=True,
                         help='output prefix: OUT.png, OUT.json')
@@ -57,6 +63,13 @@ def main(argv=None) -> int:
         for run in result['runs']:
             run['run'] = analysis.describe_run(run['work_dir'])
         plots.plot_curves(result, args.out + '.png')
+        plots.save_json(result, args.out + '.json')
+        return 0
+    if args.analysis == 'mechanism':
+        result = analysis.mechanism_curves(args.work_dirs, labels)
+        for run in result['runs']:
+            run['run'] = analysis.describe_run(run['work_dir'])
+        plots.plot_mechanism(result, args.out)
         plots.save_json(result, args.out + '.json')
         return 0
     if args.analysis != 'flatness' and len(args.work_dirs) != 1:

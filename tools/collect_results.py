@@ -5,14 +5,16 @@
         --table 1 2 3 8 9 10 4 5 gmp [--seeds 0 1 2] \
         [--selection source_val|oracle] [--method erm mbcd] [--dataset epic] \
         [--config-pattern 'configs/{family}/{method}_{dataset}_demo.py'] \
-        [--out results/tables]
+        [--per-modality] [--out results/tables]
 
 Without --table/--seeds/--config-pattern/--cfg-options it collects what
 the sweeps on the work root recorded in its sweep_manifest.json, and warns
 about finished runs that match no cell.
 Writes <out>.md and <out>.csv (and prints the Markdown): mean ± sample std
 over seeds with the number of seeds per cell; missing, failed and
-unfinished runs are named in their cells. Torch-free.
+unfinished runs are named in their cells. --per-modality: each cell's
+target accuracy fused and per modality, and fused minus the best
+uni-modal, at the selected checkpoint and at the last epoch. Torch-free.
 """
 import argparse
 import os
@@ -41,6 +43,10 @@ def main(argv=None) -> int:
                         help='rows (default: the paper\'s and every method '
                         'of the grid)')
     parser.add_argument('--dataset', nargs='+', choices=sorted(grid.DOMAINS))
+    parser.add_argument('--per-modality', action='store_true',
+                        help='fused and per-modality target accuracy and '
+                        'fused minus the best uni-modal, at the selected '
+                        'checkpoint and at the last epoch')
     parser.add_argument('--out', default=None,
                         help='write <out>.md and <out>.csv')
     args = parser.parse_args(argv)
@@ -48,14 +54,15 @@ def main(argv=None) -> int:
         args.table, args.seeds, args.config_pattern, args.cfg_options))
     if not explicit and read_manifest(args.work_root) is not None:
         markdown, table_csv, warning = collect.collect_manifest(
-            args.work_root, args.selection, args.method, args.dataset)
+            args.work_root, args.selection, args.method, args.dataset,
+            args.per_modality)
     else:
         used = set()
         markdown, table_csv = collect.collect(
             args.work_root, args.table or [1], args.seeds or [0, 1, 2],
             args.selection, args.method, args.dataset,
             args.config_pattern or grid.CONFIG_PATTERN,
-            args.cfg_options or (), used)
+            args.cfg_options or (), used, args.per_modality)
         warning = collect.unmatched_warning(args.work_root, used)
     print(markdown)
     if warning:

@@ -138,3 +138,79 @@ def curves_figure(result: Dict):
     ax.set_title('Source-val (solid) and target (dashed)')
     ax.legend(fontsize=6)
     return fig
+
+
+MODALITY_STYLES = {'rgb': ('video', '-'), 'flow': ('flow', ':'),
+                   'audio': ('audio', '--')}
+
+
+def _points(epochs, values):
+    return [(e, v) for e, v in zip(epochs, values or []) if v is not None]
+
+
+def _line(ax, points, style, color, label):
+    if points:
+        ax.plot(*zip(*points), style, color=color, label=label,
+                marker='o' if len(points) <= MARKER_POINTS else None,
+                markersize=2.5)
+
+
+def mechanism_figures(result: Dict) -> Dict[str, object]:
+    """The three figures of :func:`plot_mechanism`: ``modalities`` (each
+    modality head's source-val accuracy per epoch, per run),
+    ``dropout`` (the logged drop probability per modality, runs that log
+    one) and ``teacher`` (fused source-val accuracy of teacher and
+    student, and target where scored)."""
+    runs = result['runs']
+    figures = {}
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    for i, run in enumerate(runs):
+        for modality, values in run['modalities'].items():
+            name, style = MODALITY_STYLES[modality]
+            _line(ax, _points(run['epochs'], values), style, f'C{i}',
+                  f"{run['label']} {name}")
+    _chance(ax, [run.get('run') for run in runs])
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('source-val accuracy (%)')
+    ax.set_title('Each modality head on the sources\' validation')
+    ax.legend(fontsize=6)
+    figures['modalities'] = fig
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    for i, run in enumerate(runs):
+        drop = run['drop']
+        for modality in MODALITY_STYLES:
+            name, style = MODALITY_STYLES[modality]
+            _line(ax, _points(drop['epochs'], drop.get(modality)), style,
+                  f'C{i}', f"{run['label']} {name}")
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('drop probability (mean of the epoch)')
+    ax.set_title('Adaptive modality dropout')
+    if ax.lines:
+        ax.legend(fontsize=6)
+    else:
+        ax.text(0.5, 0.5, 'no run logs a drop probability',
+                ha='center', va='center', transform=ax.transAxes)
+    figures['dropout'] = fig
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    for i, run in enumerate(runs):
+        for key, values in run['fused'].items():
+            split, model = key.split('/')
+            style = '-' if model == 'teacher' else '--'
+            _line(ax, _points(run['epochs'], values),
+                  style if split == 'val' else style[0] + '.',
+                  f'C{i}' if split == 'val' else f'C{i + len(runs)}',
+                  f"{run['label']} {model} ({split})")
+    _chance(ax, [run.get('run') for run in runs])
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('fused accuracy (%)')
+    ax.set_title('Teacher vs student')
+    ax.legend(fontsize=6)
+    figures['teacher'] = fig
+    return figures
+
+
+def plot_mechanism(result: Dict, prefix: str) -> Dict[str, str]:
+    """``PREFIX_modalities.png``, ``PREFIX_dropout.png`` and
+    ``PREFIX_teacher.png`` of :func:`mechanism_figures`."""
+    return {name: _save(fig, f'{prefix}_{name}.png')
+            for name, fig in mechanism_figures(result).items()}

@@ -18,6 +18,12 @@ the sample standard deviation (ddof=1; ``—`` with one seed), and names
 the seeds that are missing (no work dir), failed (``sweep_status.json``)
 or unfinished; a cell without any number says which. ``Avg.`` is the mean
 of the row's cell means, as in the paper, only when every cell has one.
+
+``per_modality=True`` (:func:`render_modality_table`) gives every cell's
+target accuracy fused and per modality and the fused minus the best
+uni-modal accuracy (per seed, then averaged), at the selected checkpoint
+and at the last epoch (``selection.last_epoch`` of the results: a view
+that no selection rule decides).
 """
 import csv
 import io
@@ -237,6 +243,121 @@ CSV_HEADER = ['table', 'row', 'modalities', 'dataset', 'column', 'mean',
               'unfinished_seeds', 'selection']
 
 
+#: the views of :func:`render_modality_table`: (name, where in
+#: ``target_results.json`` the target metrics are)
+MODALITY_VIEWS = (('selected', ('test_metrics',)),
+                  ('last epoch', ('selection', 'last_epoch', 'target')))
+MODALITY_CSV_HEADER = ['table', 'row', 'modalities', 'dataset', 'column',
+                       'view', 'quantity', 'mean', 'std', 'n', 'values',
+                       'missing_seeds', 'failed_seeds', 'unfinished_seeds']
+
+
+def _view_metrics(results: dict, path: Sequence[str], results_file: str
+                  ) -> Dict[str, float]:
+    metrics = results
+    for key in path:
+        metrics = metrics.get(key) if isinstance(metrics, dict) else None
+    if not isinstance(metrics, dict):
+        raise KeyError(f'{results_file} has no {".".join(path)} (written by '
+                       'an older tools/train.py?); re-run the cell or '
+                       'collect without --per-modality.')
+    return metrics
+
+
+def modality_values(work_dir: str, modalities: Sequence[str]
+                    ) -> Tuple[str, Dict[str, Dict[str, float]]]:
+    """``(state, {view: {quantity: value in %}})`` of one run: quantities
+    ``fused``, each of ``modalities`` and ``fused - best uni``."""
+    state, _ = run_value(work_dir, 'acc/fused_top1')
+    if state != 'ok':
+        return state, {}
+    results_file = osp.join(work_dir, RESULTS)
+    results = read_json_file(results_file)
+    out = {}
+    for view, path in MODALITY_VIEWS:
+        metrics = _view_metrics(results, path, results_file)
+        values = {}
+        for name in ('fused', *modalities):
+            key = f'acc/{name}_top1'
+            if key not in metrics:
+                raise KeyError(f'{results_file}: {".".join(path)} has no '
+                               f'{key!r}; it has {sorted(metrics)}')
+            values[name] = 100.0 * float(metrics[key])
+        values['fused - best uni'] = values['fused'] - max(
+            values[m] for m in modalities)
+        out[view] = values
+    return state, out
+
+
+def render_modality_table(table, cells, work_root: str,
+                          seeds: Sequence[int],
+                          extra_options: Sequence[str] = (),
+                          used: Optional[set] = None
+                          ) -> Tuple[str, List[List[str]]]:
+    """Markdown and long-format CSV rows of ``cells`` with the target
+    accuracy fused and per modality and fused minus the best uni-modal
+    one, at the selected checkpoint and at the last epoch."""
+    all_mods = [m for _, m in MODALITY_COLUMNS]
+    header = ['Method', 'Target', 'View', 'Fused'] + [
+        name for name, _ in MODALITY_COLUMNS] + ['Fused − best uni']
+    lines = [f'### Table {table}: fused and per modality', '',
+             f'Target top-1 accuracy (%), mean ± sample std (ddof=1) over '
+             f'seeds {list(seeds)}, n = seeds with a result; "selected": '
+             f'the checkpoint of {SELECTIONS["source_val"].description}; '
+             '"last epoch": the last epoch\'s model, no selection. '
+             '"Fused − best uni": per seed, the fused accuracy minus the '
+             'best of its own modalities.', '',
+             '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    csv_rows = []
+    skipped = 0
+    for cell in cells:
+        mods = [m for m in all_mods if m in grid.MODALITIES[cell.modalities]]
+        per_view = {view: {} for view, _ in MODALITY_VIEWS}
+        states: Dict[str, List[int]] = {}
+        for seed in seeds:
+            work_dir = run_work_dir(work_root, cell.run_name, seed,
+                                    extra_options)
+            if used is not None:
+                used.add(osp.abspath(work_dir))
+            state, views = modality_values(work_dir, mods)
+            if state != 'ok':
+                states.setdefault(state, []).append(seed)
+            for view, values in views.items():
+                for quantity, value in values.items():
+                    per_view[view].setdefault(
+                        quantity, CellResult()).values[seed] = value
+        if states.get('missing') == list(seeds):
+            skipped += 1
+            continue
+        label = grid.METHOD_NAMES.get(cell.method, cell.method)
+        for view, _ in MODALITY_VIEWS:
+            line = [label, f'{DATASET_NAMES[cell.dataset]} {cell.column}',
+                    view]
+            for quantity in ['fused'] + all_mods + ['fused - best uni']:
+                if quantity in all_mods and quantity not in mods:
+                    line.append('')
+                    continue
+                result = per_view[view].get(quantity, CellResult())
+                for state, missed in states.items():
+                    setattr(result, state, list(missed))
+                line.append(result.format())
+                csv_rows.append([
+                    table, label, cell.modalities, cell.dataset, cell.column,
+                    view, quantity,
+                    '' if result.mean is None else f'{result.mean:.4f}',
+                    '' if result.std is None else f'{result.std:.4f}',
+                    result.n, ' '.join(f'{s}:{v:.4f}' for s, v in
+                                       sorted(result.values.items())),
+                    ' '.join(map(str, result.missing)),
+                    ' '.join(map(str, result.failed)),
+                    ' '.join(map(str, result.unfinished))])
+            lines.append('| ' + ' | '.join(line) + ' |')
+    if skipped:
+        lines += ['', f'{skipped} cell(s) of the table without any run '
+                  '(no work dir for any seed) are left out.']
+    return '\n'.join(lines) + '\n', csv_rows
+
+
 def finished_runs(work_root: str) -> List[str]:
     """Every work dir under ``work_root`` with a ``target_results.json``."""
     found = []
@@ -273,31 +394,43 @@ def collect(work_root: str, tables: Sequence, seeds: Sequence[int],
             datasets: Optional[Sequence[str]] = None,
             pattern: str = grid.CONFIG_PATTERN,
             extra_options: Sequence[str] = (),
-            used: Optional[set] = None) -> Tuple[str, str]:
+            used: Optional[set] = None,
+            per_modality: bool = False) -> Tuple[str, str]:
     """(Markdown, CSV) of ``tables`` (rows: every method of the paper
     tables and the grid unless ``methods`` is given) for the sweep runs
     with ``extra_options``; the work dirs looked at are added to
-    ``used``."""
+    ``used``. ``per_modality``: :func:`render_modality_table`'s layout
+    (source-validation selection only)."""
     _check_selection(selection)
+    if per_modality and selection != 'source_val':
+        raise ValueError(f'per_modality reports the selected checkpoint '
+                         f'and the last epoch; selection={selection!r} is '
+                         "not one of them (use 'source_val').")
     parts, csv_rows = [], []
     for table in tables:
         table = grid.parse_table(table)
         cells = table_cells(table, methods, datasets, pattern)
-        md, rows = render_table(
-            table, cells, collect_table(cells, work_root, seeds, selection,
-                                        extra_options, used),
-            selection, seeds)
+        if per_modality:
+            md, rows = render_modality_table(table, cells, work_root, seeds,
+                                             extra_options, used)
+        else:
+            md, rows = render_table(
+                table, cells, collect_table(cells, work_root, seeds,
+                                            selection, extra_options, used),
+                selection, seeds)
         if extra_options:
             md = md.replace('\n', f'\n\nOptions added to every run: '
                             f'`{" ".join(extra_options)}`\n', 1)
         parts.append(md)
         csv_rows += rows
-    return '\n'.join(parts), _csv(csv_rows)
+    return '\n'.join(parts), _csv(
+        csv_rows, MODALITY_CSV_HEADER if per_modality else CSV_HEADER)
 
 
 def collect_manifest(work_root: str, selection: str = 'source_val',
                      methods: Optional[Sequence[str]] = None,
-                     datasets: Optional[Sequence[str]] = None
+                     datasets: Optional[Sequence[str]] = None,
+                     per_modality: bool = False
                      ) -> Tuple[str, str, Optional[str]]:
     """(Markdown, CSV, warning) of every grid sweep recorded in
     ``<work_root>/sweep_manifest.json``: its tables, seeds, config pattern
@@ -333,7 +466,7 @@ def collect_manifest(work_root: str, selection: str = 'source_val',
         markdown, table_csv = collect(
             work_root, group['tables'], sorted(group['seeds']), selection,
             methods or group['methods'], datasets or group['datasets'],
-            pattern, extra, used)
+            pattern, extra, used, per_modality)
         parts.append(markdown)
         csv_parts.append(table_csv if not csv_parts else
                          table_csv.split('\n', 1)[1])
@@ -341,9 +474,9 @@ def collect_manifest(work_root: str, selection: str = 'source_val',
         unmatched_warning(work_root, used)
 
 
-def _csv(csv_rows) -> str:
+def _csv(csv_rows, header: Sequence[str] = CSV_HEADER) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header)
     writer.writerows(csv_rows)
     return buffer.getvalue()

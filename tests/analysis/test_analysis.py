@@ -8,7 +8,8 @@ import torch
 from mmaction.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import DefaultScope
 
-from mbcd_mmaction.analysis import (TargetData, flatness, missing_modality,
+from mbcd_mmaction.analysis import (TargetData, drop_probabilities, flatness,
+                                    mechanism_curves, missing_modality,
                                     modality_noise, training_curves,
                                     tsne_embeddings)
 from tests.models import tiny
@@ -159,3 +160,53 @@ def test_curves_plot_reads_on_its_own(tmp_path):
     chance, = [l for l in ax.get_lines() if l.get_label().startswith(
         'chance')]
     assert chance.get_ydata()[0] == pytest.approx(run['chance'])
+
+
+def _write_scalars(work_dir, timestamp, records):
+    vis = work_dir / timestamp / 'vis_data'
+    vis.mkdir(parents=True)
+    with open(vis / 'scalars.json', 'w') as f:
+        for record in records:
+            f.write(json.dumps(record) + '\n')
+
+
+def test_drop_probabilities_per_epoch_from_the_training_log(tmp_path):
+    """Mean of the epoch's logged values; validation records are not
+    training records; a resumed launch (later timestamp) replaces the
+    epoch it repeats."""
+    _write_scalars(tmp_path, '20260101_000000', [
+        dict(lr=0.1, epoch=1, iter=4, audio_drop_prob=0.2,
+             rgb_drop_prob=0.0),
+        dict(lr=0.1, epoch=1, iter=8, audio_drop_prob=0.4,
+             rgb_drop_prob=0.1),
+        {'acc/fused_top1': 0.5, 'step': 1},
+        dict(lr=0.1, epoch=2, iter=12, audio_drop_prob=0.9,
+             rgb_drop_prob=0.0)])
+    _write_scalars(tmp_path, '20260101_010000', [
+        dict(lr=0.1, epoch=2, iter=12, audio_drop_prob=0.6,
+             rgb_drop_prob=0.0)])
+    drop = drop_probabilities(str(tmp_path))
+    assert drop['epochs'] == [1, 2]
+    assert drop['audio'] == [pytest.approx(0.3), pytest.approx(0.6)]
+    assert drop['rgb'] == [pytest.approx(0.05), 0.0]
+    assert drop['flow'] == [None, None]
+
+
+def test_mechanism_curves_per_modality_and_teacher_vs_student(tmp_path):
+    with open(tmp_path / 'eval_log.jsonl', 'w') as f:
+        for epoch, (audio, rgb) in enumerate([(0.5, 0.125), (0.75, 0.25)],
+                                             1):
+            f.write(json.dumps(dict(
+                epoch=epoch, selected='teacher',
+                val=dict(teacher={'acc/fused_top1': 0.5,
+                                  'acc/audio_top1': audio,
+                                  'acc/rgb_top1': rgb},
+                         student={'acc/fused_top1': 0.25,
+                                  'acc/audio_top1': 0.0}))) + '\n')
+    run = mechanism_curves([str(tmp_path)], ['mbcd'])['runs'][0]
+    # the validated model's heads (the teacher's, not the student's)
+    assert run['modalities'] == {'audio': [50.0, 75.0],
+                                 'rgb': [12.5, 25.0]}
+    assert run['fused'] == {'val/teacher': [50.0, 50.0],
+                            'val/student': [25.0, 25.0]}
+    assert run['drop']['epochs'] == []

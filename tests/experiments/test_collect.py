@@ -122,3 +122,53 @@ def test_tool_writes_files_without_torch(tmp_path):
                 '| CMRF |', '| MBCD |', '| EMA |', '| AMD + EMA |'):
         assert row in markdown
     assert (tmp_path / 'tables.csv').read_text().startswith('table,row,')
+
+
+def _modality_result(root, run, seed, selected, last):
+    """A run whose selected checkpoint and last epoch have the target
+    accuracies ``selected`` / ``last`` (fused, rgb, audio, flow)."""
+    def metrics(values):
+        return {f'acc/{m}_top1': v for m, v in
+                zip(('fused', 'rgb', 'audio', 'flow'), values)}
+    work_dir = osp.join(root, run, f'seed{seed}')
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'target_results.json'), 'w') as f:
+        json.dump(dict(test_metrics=metrics(selected), selection=dict(
+            last_epoch=dict(epoch=20, target=metrics(last)))), f)
+
+
+def test_per_modality_table_fused_minus_best_uni_per_seed(tmp_path):
+    root = str(tmp_path)
+    run = 'erm_epic_vaf/multi_source_D1'
+    # seed 0: best uni is audio (0.50) -> fused - best = +10; seed 1: best
+    # uni is rgb (0.70) -> -10: mean 0, std sqrt(200) = 14.14 (a mean of
+    # fused minus a mean of maxima would give 65 - 60 = +5)
+    _modality_result(root, run, 0, (0.60, 0.40, 0.50, 0.20),
+                     (0.55, 0.40, 0.50, 0.20))
+    _modality_result(root, run, 1, (0.60, 0.70, 0.30, 0.20),
+                     (0.65, 0.70, 0.30, 0.20))
+    markdown, table_csv = collect(root, [1], [0, 1, 2], methods=['erm'],
+                                  per_modality=True)
+    lines = markdown.splitlines()
+    assert lines[4] == ('| Method | Target | View | Fused | Video | Audio | '
+                        'Flow | Fused − best uni |')
+    # only the cell with runs; the table's other cells are counted
+    assert len([line for line in lines if line.startswith('| ERM')]) == 2
+    assert lines[-1].endswith('without any run (no work dir for any seed) '
+                              'are left out.')
+    assert lines[6] == (
+        '| ERM | EPIC-Kitchens D2,D3->D1 | selected | '
+        '60.00 ± 0.00 (n=2) [missing seed 2] | '
+        '55.00 ± 21.21 (n=2) [missing seed 2] | '
+        '40.00 ± 14.14 (n=2) [missing seed 2] | '
+        '20.00 ± 0.00 (n=2) [missing seed 2] | '
+        '0.00 ± 14.14 (n=2) [missing seed 2] |')
+    # last epoch: fused (55, 65) minus best (50, 70): (+5, -5)
+    assert lines[7].startswith('| ERM | EPIC-Kitchens D2,D3->D1 | '
+                               'last epoch | 60.00 ± 7.07 (n=2)')
+    assert lines[7].endswith('| 0.00 ± 7.07 (n=2) [missing seed 2] |')
+    rows = list(csv.DictReader(io.StringIO(table_csv)))
+    gap = [r for r in rows if r['view'] == 'selected'
+           and r['quantity'] == 'fused - best uni'][0]
+    assert gap['values'] == '0:10.0000 1:-10.0000'
+    assert gap['missing_seeds'] == '2'
