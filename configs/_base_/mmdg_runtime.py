@@ -31,7 +31,11 @@ default_hooks = dict(
     eval_log=dict(type='EvalLogHook'),
     # SIGTERM / SIGUSR1 (a scheduler's preemption or time limit): finish the
     # iteration, write a resumable iter_<n>.pth, exit with 128 + signal.
-    preemption=dict(type='PreemptionCheckpointHook'))
+    preemption=dict(type='PreemptionCheckpointHook'),
+    # Distributed runs: a rank whose step lasts stall_seconds (default
+    # max(300 s, 20x the median step)) logs what it waits for and which
+    # peer is behind (<work_dir>/.heartbeat/rank<r>.json); a no-op otherwise.
+    peer_watchdog=dict(type='PeerWatchdogHook'))
 
 # Fused and per-modality accuracy (pred_score is a dict of scores).
 val_evaluator = dict(type='AccMetric',

@@ -137,3 +137,22 @@ class PauseAtIterHook(Hook):
             if time.time() > end:
                 raise TimeoutError('PauseAtIterHook: no GO file')
             time.sleep(0.05)
+
+
+@HOOKS.register_module(force=True)
+class StopAtIterHook(Hook):
+    """Rank ``rank`` sends SIGSTOP to itself at the start of training
+    iteration ``at_iter`` (0-based, global), after the other hooks of that
+    point (``PeerWatchdogHook`` has recorded the iteration): a peer that
+    stays alive but stops answering (Ctrl-Z, a frozen host). The test
+    resumes or kills it."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, at_iter: int, rank: int):
+        self.at_iter, self.rank = at_iter, rank
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        from mmengine.dist import get_rank
+        if runner.iter == self.at_iter and get_rank() == self.rank:
+            os.kill(os.getpid(), signal.SIGSTOP)

@@ -5,6 +5,7 @@ from .non_finite_loss_hook import (NonFiniteLossError, NonFiniteLossHook,
                                    NonFiniteOutputError, NonFiniteOutputHook,
                                    NonFiniteWeightsError,
                                    check_finite_weights)
+from .peer_watchdog_hook import PeerWatchdogHook
 from .preemption_hook import Preempted, PreemptionCheckpointHook
 from .random_state_hook import RandomStateHook
 from .rank_state_hook import RankStateDumpHook
@@ -13,7 +14,7 @@ from .trunk_cache_hook import TrunkCacheCheckHook
 
 __all__ = ['TeacherUpdateHook', 'EVAL_LOG', 'EvalLogHook', 'NonFiniteLossError',
            'NonFiniteLossHook', 'NonFiniteOutputError', 'NonFiniteOutputHook',
-           'NonFiniteWeightsError', 'check_finite_weights',
+           'NonFiniteWeightsError', 'check_finite_weights', 'PeerWatchdogHook',
            'Preempted', 'PreemptionCheckpointHook', 'RandomStateHook',
            'RankStateDumpHook', 'SafeCheckpointHook',
            'SkippedSamplesHook', 'TrunkCacheCheckHook']
