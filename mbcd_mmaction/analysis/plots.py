@@ -155,6 +155,14 @@ def _line(ax, points, style, color, label):
                 markersize=2.5)
 
 
+def _per_epoch_axes(ax, ylabel: str, title: str) -> None:
+    ax.set_xlabel('epoch')
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if ax.lines:
+        ax.legend(fontsize=6)
+
+
 def mechanism_figures(result: Dict) -> Dict[str, object]:
     """The three figures of :func:`plot_mechanism`: ``modalities`` (each
     modality head's source-val accuracy per epoch, per run),
@@ -170,10 +178,8 @@ def mechanism_figures(result: Dict) -> Dict[str, object]:
             _line(ax, _points(run['epochs'], values), style, f'C{i}',
                   f"{run['label']} {name}")
     _chance(ax, [run.get('run') for run in runs])
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('source-val accuracy (%)')
-    ax.set_title('Each modality head on the sources\' validation')
-    ax.legend(fontsize=6)
+    _per_epoch_axes(ax, 'source-val accuracy (%)',
+                    'Each modality head on the sources\' validation')
     figures['modalities'] = fig
     fig, ax = plt.subplots(figsize=FIGSIZE)
     for i, run in enumerate(runs):
@@ -182,12 +188,9 @@ def mechanism_figures(result: Dict) -> Dict[str, object]:
             name, style = MODALITY_STYLES[modality]
             _line(ax, _points(drop['epochs'], drop.get(modality)), style,
                   f'C{i}', f"{run['label']} {name}")
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('drop probability (mean of the epoch)')
-    ax.set_title('Adaptive modality dropout')
-    if ax.lines:
-        ax.legend(fontsize=6)
-    else:
+    _per_epoch_axes(ax, 'drop probability (mean of the epoch)',
+                    'Adaptive modality dropout')
+    if not ax.lines:
         ax.text(0.5, 0.5, 'no run logs a drop probability',
                 ha='center', va='center', transform=ax.transAxes)
     figures['dropout'] = fig
@@ -201,10 +204,7 @@ def mechanism_figures(result: Dict) -> Dict[str, object]:
                   f'C{i}' if split == 'val' else f'C{i + len(runs)}',
                   f"{run['label']} {model} ({split})")
     _chance(ax, [run.get('run') for run in runs])
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('fused accuracy (%)')
-    ax.set_title('Teacher vs student')
-    ax.legend(fontsize=6)
+    _per_epoch_axes(ax, 'fused accuracy (%)', 'Teacher vs student')
     figures['teacher'] = fig
     return figures
 
