@@ -11,6 +11,20 @@ from mbcd_mmaction.experiments.selection import read_eval_log
 METRIC = 'acc/fused_top1'
 
 
+def split_curves(records: Sequence[Dict], metric: str) -> Dict[str, List]:
+    """``{'<split>/<model>': [metric in % or None, one per record]}``: a
+    model scored only on some epochs (``target_interval``) gets None on the
+    others, so every curve lines up with the records' epochs."""
+    curves: Dict[str, List] = {}
+    for i, record in enumerate(records):
+        for split in ('val', 'target'):
+            for model, metrics in (record.get(split) or {}).items():
+                value = (metrics or {}).get(metric)
+                curves.setdefault(f'{split}/{model}', [None] * len(records))[
+                    i] = None if value is None else 100.0 * value
+    return curves
+
+
 def training_curves(work_dirs: Sequence[str],
                     labels: Optional[Sequence[str]] = None,
                     metric: str = METRIC) -> Dict:
@@ -25,13 +39,8 @@ def training_curves(work_dirs: Sequence[str],
                    label=labels[i] if labels else work_dir,
                    selected=records[0].get('selected'), epochs=[],
                    curves={})
-        for record in records:
-            run['epochs'].append(record['epoch'])
-            for split in ('val', 'target'):
-                for model, metrics in (record.get(split) or {}).items():
-                    value = (metrics or {}).get(metric)
-                    run['curves'].setdefault(f'{split}/{model}', []).append(
-                        None if value is None else 100.0 * value)
+        run['epochs'] = [record['epoch'] for record in records]
+        run['curves'] = split_curves(records, metric)
         runs.append(run)
     return dict(analysis='training_curves', metric=metric, runs=runs)
 
@@ -112,10 +121,6 @@ def mechanism_curves(work_dirs: Sequence[str],
                 if value is not None or modality in run['modalities']:
                     run['modalities'].setdefault(modality, []).append(
                         None if value is None else 100.0 * value)
-            for split in ('val', 'target'):
-                for model, metrics in (record.get(split) or {}).items():
-                    value = (metrics or {}).get(METRIC)
-                    run['fused'].setdefault(f'{split}/{model}', []).append(
-                        None if value is None else 100.0 * value)
+        run['fused'] = split_curves(records, METRIC)
         runs.append(run)
     return dict(analysis='mechanism', runs=runs)

@@ -210,3 +210,21 @@ def test_mechanism_curves_per_modality_and_teacher_vs_student(tmp_path):
     assert run['fused'] == {'val/teacher': [50.0, 50.0],
                             'val/student': [25.0, 25.0]}
     assert run['drop']['epochs'] == []
+
+
+def test_curves_line_up_with_epochs_when_a_model_is_scored_sometimes(
+        tmp_path):
+    """target_interval=2: the target is scored on epochs 2 and 3 only; its
+    curve has None on epoch 1, not its epoch-2 value at epoch 1."""
+    with open(tmp_path / 'eval_log.jsonl', 'w') as f:
+        for epoch in (1, 2, 3):
+            record = dict(epoch=epoch, selected='student',
+                          val=dict(student={'acc/fused_top1': 0.25 * epoch}))
+            if epoch > 1:
+                record['target'] = dict(
+                    student={'acc/fused_top1': 0.125 * epoch})
+            f.write(json.dumps(record) + '\n')
+    for run, key in ((training_curves([str(tmp_path)])['runs'][0], 'curves'),
+                     (mechanism_curves([str(tmp_path)])['runs'][0], 'fused')):
+        assert run[key]['target/student'] == [None, 25.0, 37.5]
+        assert run[key]['val/student'] == [25.0, 50.0, 75.0]
