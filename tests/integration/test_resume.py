@@ -1,5 +1,7 @@
 """A run resumed from a checkpoint ends with the same weights (student and
 EMA teacher) as the same run left uninterrupted."""
+import json
+
 import pytest
 import torch
 
@@ -32,3 +34,13 @@ def test_resumed_run_equals_uninterrupted_run(tiny_epic_root, tmp_path):
                            got['fused_head.layers.0.weight'])
     assert int(got['teacher.steps']) == int(expected['teacher.steps']) \
         > int(mid['teacher.steps']) > 0
+    # the resumed run's eval log starts with the first half's epoch, so
+    # its selection report covers the run as the uninterrupted one's does
+    from mbcd_mmaction.experiments.selection import read_eval_log
+    assert [r['epoch'] for r in read_eval_log(str(resumed))] == \
+        [r['epoch'] for r in read_eval_log(str(full))] == [1, 2]
+    report = json.loads((resumed / 'target_results.json').read_text())
+    expected_report = json.loads((full / 'target_results.json').read_text())
+    assert report['selection']['tied_epochs'] == \
+        expected_report['selection']['tied_epochs']
+    assert report['selection']['num_validations'] == 2

@@ -18,7 +18,7 @@ from mmengine.runner import BaseLoop
 
 from mbcd_mmaction.engine.runner.provenance import provenance_of
 from mbcd_mmaction.engine.runner.results import to_jsonable
-from mbcd_mmaction.experiments.selection import EVAL_LOG
+from mbcd_mmaction.experiments.selection import EVAL_LOG, read_eval_log
 
 
 @contextmanager
@@ -207,7 +207,48 @@ class EvalLogHook(Hook):
         finally:
             model.evaluate_with = before
 
+    def _carry_resumed_records(self, runner) -> None:
+        """A run resumed from another work directory's checkpoint starts
+        its eval log with that directory's records up to the resumed
+        point, so the log (and the selection report that reads it) covers
+        every epoch of the run, as an uninterrupted run's does."""
+        load_from = getattr(runner, '_load_from', None)
+        if not getattr(runner, '_resume', False) or not load_from or \
+                not osp.isfile(load_from) or not is_main_process():
+            return
+        source_dir = osp.dirname(osp.abspath(load_from))
+        if source_dir == osp.abspath(runner.work_dir):
+            return
+        source = osp.join(source_dir, self.filename)
+        if not osp.isfile(source):
+            runner.logger.warning(
+                f'EvalLogHook: the run resumed from {load_from}, whose '
+                f'directory has no {self.filename}: the epochs before the '
+                'resumed one are not in this run\'s eval log.')
+            return
+        key, done = ('epoch', runner.epoch) if _by_epoch(runner) \
+            else ('iter', runner.iter)
+        path = osp.join(runner.work_dir, self.filename)
+        have = {int(r[key]) for r in read_eval_log(path)} \
+            if osp.isfile(path) else set()
+        carried = [r for r in read_eval_log(source)
+                   if int(r[key]) <= done and int(r[key]) not in have]
+        if not carried:
+            return
+        os.makedirs(runner.work_dir, exist_ok=True)
+        with open(path, 'a') as f:
+            f.write(''.join(json.dumps(r) + '\n' for r in carried))
+            f.flush()
+            os.fsync(f.fileno())
+        runner.logger.info(
+            f'EvalLogHook: {len(carried)} record(s) of {source} ({key}s '
+            f'{", ".join(str(r[key]) for r in carried)}) start this run\'s '
+            'eval log (the run resumed from that directory\'s checkpoint).')
+
     # -- hook --------------------------------------------------------------
+    def before_train(self, runner) -> None:
+        self._carry_resumed_records(runner)
+
     def after_val_epoch(self, runner,
                         metrics: Optional[Dict[str, float]] = None) -> None:
         model = self._model(runner)
