@@ -1,6 +1,7 @@
-"""Command-line parsers of ``tools/train.py`` and ``tools/test.py``
-(mirroring mmaction2's tools). Light: argparse and mmengine's config
-parsing only, so ``--help`` answers without importing torch."""
+"""Command-line parsers of ``tools/train.py``, ``tools/test.py`` (mirroring
+mmaction2's tools) and ``tools/benchmark.py``. Light: argparse and
+mmengine's config parsing only, so ``--help`` answers without importing
+torch."""
 import argparse
 
 from mmengine.config import DictAction
@@ -9,6 +10,9 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 #: ``--vis`` name -> (mmengine vis backend, the module it needs, extra)
 VIS_BACKENDS = {'tensorboard': ('TensorboardVisBackend', 'tensorboard', 'tb'),
                 'wandb': ('WandbVisBackend', 'wandb', 'wandb')}
+#: the input sizes of ``tools/benchmark.py --size`` (the keys of
+#: :data:`mbcd_mmaction.benchmark.training.SHAPES`)
+BENCHMARK_SIZES = ('full', 'reduced', 'small', 'smoke')
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -71,3 +75,58 @@ def build_test_parser() -> argparse.ArgumentParser:
         'are listed); unmatched weights keep their initial values')
     _add_common(parser)
     return parser
+
+
+def build_benchmark_parser() -> argparse.ArgumentParser:
+    """Argument parser of ``tools/benchmark.py``."""
+    p = argparse.ArgumentParser(
+        description='Seconds per training iteration of every method (paper '
+        'encoders, no weights), its split, memory, teacher size, and data '
+        'pipeline throughput; prints a table (--json: JSON).')
+    p.add_argument('--smoke', action='store_true',
+                   help='tiny encoders, 2 iterations, tiny data: seconds')
+    p.add_argument('--config-root', default='configs')
+    p.add_argument('--methods', nargs='+', default=None,
+                   help='only these methods (names as discovered)')
+    p.add_argument('--size', default='auto', choices=['auto', *BENCHMARK_SIZES],
+                   help="input size; auto: 'full' on CUDA, 'reduced' on CPU")
+    p.add_argument('--batch-size', type=int, default=None,
+                   help='default: 16 on CUDA (the paper), 2 on CPU')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--iters', type=int, default=3,
+                   help='timed iterations per method (median reported)')
+    p.add_argument('--breakdown-iters', type=int, default=1,
+                   help='instrumented iterations per method (split, memory)')
+    p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
+    for flag, text in (
+            ('--amp', 'bf16 autocast (AmpOptimWrapper); auto: on with CUDA'),
+            ('--channels-last', 'channels-last encoders and inputs; auto: '
+             'on with CUDA'),
+            ('--pin-memory', 'pinned host batches; auto: on with CUDA'),
+            ('--retain-host-memory', 'glibc malloc keeps freed memory (what '
+             'MMDGRunner does on CPU); auto: on without CUDA')):
+        p.add_argument(flag, default='auto', choices=['auto', 'on', 'off'],
+                       help=text)
+    p.add_argument('--skip-data', action='store_true',
+                   help='no data pipeline / decoder throughput')
+    p.add_argument('--data-clips', type=int, default=None,
+                   help='generated clips per dataset (default 8; smoke 2)')
+    p.add_argument('--data-passes', type=int, default=None,
+                   help='passes over the generated clips (default 3; '
+                   'smoke 1)')
+    p.add_argument('--frame-size', type=int, nargs=2, default=None,
+                   metavar=('W', 'H'),
+                   help='generated frame size (default 456 256, '
+                   "EPIC's; smoke 64 36)")
+    p.add_argument('--loader-workers', type=int, nargs='+', default=None,
+                   metavar='N',
+                   help='also measure a DataLoader over the generated EPIC '
+                   'frames (all modalities) with each of these worker counts')
+    p.add_argument('--loader-batches', type=int, default=8,
+                   help='timed batches per --loader-workers count')
+    p.add_argument('--json', action='store_true',
+                   help='print every figure as one JSON object instead of '
+                   'the table')
+    p.add_argument('--output', default=None,
+                   help='also write the JSON to this file')
+    return p

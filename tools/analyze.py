@@ -23,10 +23,6 @@ import argparse
 import os.path as osp
 import sys
 
-import mbcd_mmaction.registration  # noqa: F401  (registers every component)
-from mbcd_mmaction import analysis
-from mbcd_mmaction.analysis import plots
-
 
 def _label(work_dir, labels, i):
     return labels[i] if labels else osp.relpath(work_dir)
@@ -53,6 +49,10 @@ def main(argv=None) -> int:
     parser.add_argument('--directions', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    import mbcd_mmaction.registration  # noqa: F401  (registers components)
+    from mbcd_mmaction import analysis
+    from mbcd_mmaction.analysis import plots
     if args.labels and len(args.labels) != len(args.work_dirs):
         parser.error('--labels needs one label per work dir')
     if args.checkpoint and len(args.checkpoint) != len(args.work_dirs):

@@ -12,16 +12,18 @@ import json
 import logging
 import sys
 
-from mmengine.logging import MMLogger
-
-from mbcd_mmaction.benchmark import build_parser, run_benchmark
-from mbcd_mmaction.benchmark.report import format_report
-from mbcd_mmaction.benchmark.training import HostMemoryExhausted
-from mbcd_mmaction.engine.runner.atomic import atomic_write_bytes
+from mbcd_mmaction.parsers import build_benchmark_parser
 
 
 def main(argv=None) -> None:
-    args = build_parser().parse_args(argv)
+    args = build_benchmark_parser().parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    from mmengine.logging import MMLogger
+
+    from mbcd_mmaction.benchmark import run_benchmark
+    from mbcd_mmaction.benchmark.report import format_report
+    from mbcd_mmaction.benchmark.training import HostMemoryExhausted
+    from mbcd_mmaction.engine.runner.atomic import atomic_write_bytes
     # mmengine's build messages would bury the table (they go to stderr).
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     try:

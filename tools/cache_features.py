@@ -18,10 +18,6 @@ import sys
 
 from mmengine.config import DictAction
 
-from mbcd_mmaction.apis.config import load_cfg
-from mbcd_mmaction.apis.trunk_cache import DTYPES, build_trunk_cache
-from mbcd_mmaction.datasets.trunk_cache import SPLITS
-
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -31,19 +27,30 @@ def parse_args(argv=None):
     p.add_argument('--num-views', type=int, default=None,
                    help="augmented views per training clip (default: the "
                    "config's trunk_cache.num_views, else 1)")
-    p.add_argument('--splits', nargs='+', default=list(SPLITS),
-                   choices=SPLITS)
-    p.add_argument('--dtype', default='float16', choices=DTYPES)
+    p.add_argument('--splits', nargs='+', default=None,
+                   help='train, val and/or test (default: all three)')
+    p.add_argument('--dtype', default='float16',
+                   help='float16 (default) or float32')
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the augmented views')
     p.add_argument('--overwrite', action='store_true')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return p.parse_args(argv)
+    return p, p.parse_args(argv)
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
+    parser, args = parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    from mbcd_mmaction.apis.config import load_cfg
+    from mbcd_mmaction.apis.trunk_cache import DTYPES, build_trunk_cache
+    from mbcd_mmaction.datasets.trunk_cache import SPLITS
+    args.splits = list(SPLITS) if args.splits is None else args.splits
+    for split in args.splits:
+        if split not in SPLITS:
+            parser.error(f'--splits {split}: expected one of {SPLITS}')
+    if args.dtype not in DTYPES:
+        parser.error(f'--dtype {args.dtype}: expected one of {DTYPES}')
     cfg = load_cfg(args.config, args.cfg_options, use_trunk_cache=False)
     report = build_trunk_cache(
         cfg, cache_dir=args.out, num_views=args.num_views,

@@ -17,15 +17,14 @@ import os
 import pickle
 import os.path as osp
 
-import torch
-
-import mbcd_mmaction.registration  # noqa: F401  (registers every component)
-from mbcd_mmaction.compat import explain_refused_checkpoint
-from mbcd_mmaction.models.encoders.vggsound import \
-    convert_vggsound_state_dict
-
 
 def convert(src: str, dst: str) -> dict:
+    import torch
+
+    import mbcd_mmaction.registration  # noqa: F401  (registers components)
+    from mbcd_mmaction.compat import explain_refused_checkpoint
+    from mbcd_mmaction.models.encoders.vggsound import \
+        convert_vggsound_state_dict
     try:
         ckpt = torch.load(src, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:

@@ -17,11 +17,7 @@ import json
 import os.path as osp
 import sys
 
-import mbcd_mmaction.registration  # noqa: F401  (registers every component)
-from mbcd_mmaction.apis import build_train_parser, setup_cfg, train
-from mbcd_mmaction.datasets.synthetic import (SCENARIO_DEFAULTS,
-                                              generate_epic_kitchens,
-                                              scenario_root)
+from mbcd_mmaction.parsers import build_train_parser
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'mbcd', 'mbcd_epic_demo.py')
@@ -37,9 +33,9 @@ def main(argv=None):
         epilog='Every other argument is a tools/train.py flag (--work-dir, '
         '--seed, --cfg-options, --resume, ...); the config is '
         'configs/mbcd/mbcd_epic_demo.py.')
-    own.add_argument('--scenario', choices=sorted(SCENARIO_DEFAULTS),
-                     help='generate and train on a controlled scenario '
-                     '(docs/experiments.md)')
+    own.add_argument('--scenario',
+                     help='generate and train on a controlled scenario: '
+                     'imbalance or balanced (docs/experiments.md)')
     own.add_argument('--threads', type=int, default=DEMO_THREADS,
                      help='torch CPU threads (default %(default)s): the '
                      'demo\'s numbers depend on the thread count, so it is '
@@ -47,9 +43,19 @@ def main(argv=None):
     demo, rest = own.parse_known_args(argv)
     if demo.threads < 1:
         own.error(f'--threads {demo.threads}: expected >= 1')
-    import torch
-    torch.set_num_threads(demo.threads)
     args = build_train_parser().parse_args([DEMO_CONFIG, *rest])
+    # after parsing: --help answers without importing torch and mmaction
+    import torch
+
+    import mbcd_mmaction.registration  # noqa: F401  (registers components)
+    from mbcd_mmaction.apis import setup_cfg, train
+    from mbcd_mmaction.datasets.synthetic import (SCENARIO_DEFAULTS,
+                                                  generate_epic_kitchens,
+                                                  scenario_root)
+    if demo.scenario is not None and demo.scenario not in SCENARIO_DEFAULTS:
+        own.error(f'--scenario {demo.scenario}: expected one of '
+                  f'{sorted(SCENARIO_DEFAULTS)}')
+    torch.set_num_threads(demo.threads)
     data = scenario_root(demo.scenario)
     if osp.isdir(osp.join(data, 'MM-SADA_Domain_Adaptation_Splits')):
         if demo.scenario:

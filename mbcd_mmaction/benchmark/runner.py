@@ -1,5 +1,4 @@
 """``tools/benchmark.py``: one JSON object with every figure from one run."""
-import argparse
 import math
 import os
 import platform
@@ -17,60 +16,6 @@ from .pipeline import (decoder_throughput, generate_data, loader_throughput,
 from .training import SHAPES, benchmark_methods, discover_methods
 
 MODALITIES = ('rgb', 'flow', 'audio')
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='Seconds per training iteration of every method (paper '
-        'encoders, no weights), its split, memory, teacher size, and data '
-        'pipeline throughput; prints a table (--json: JSON).')
-    p.add_argument('--smoke', action='store_true',
-                   help='tiny encoders, 2 iterations, tiny data: seconds')
-    p.add_argument('--config-root', default='configs')
-    p.add_argument('--methods', nargs='+', default=None,
-                   help='only these methods (names as discovered)')
-    p.add_argument('--size', default='auto', choices=['auto', *SHAPES],
-                   help="input size; auto: 'full' on CUDA, 'reduced' on CPU")
-    p.add_argument('--batch-size', type=int, default=None,
-                   help='default: 16 on CUDA (the paper), 2 on CPU')
-    p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--iters', type=int, default=3,
-                   help='timed iterations per method (median reported)')
-    p.add_argument('--breakdown-iters', type=int, default=1,
-                   help='instrumented iterations per method (split, memory)')
-    p.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
-    for flag, text in (
-            ('--amp', 'bf16 autocast (AmpOptimWrapper); auto: on with CUDA'),
-            ('--channels-last', 'channels-last encoders and inputs; auto: '
-             'on with CUDA'),
-            ('--pin-memory', 'pinned host batches; auto: on with CUDA'),
-            ('--retain-host-memory', 'glibc malloc keeps freed memory (what '
-             'MMDGRunner does on CPU); auto: on without CUDA')):
-        p.add_argument(flag, default='auto', choices=['auto', 'on', 'off'],
-                       help=text)
-    p.add_argument('--skip-data', action='store_true',
-                   help='no data pipeline / decoder throughput')
-    p.add_argument('--data-clips', type=int, default=None,
-                   help='generated clips per dataset (default 8; smoke 2)')
-    p.add_argument('--data-passes', type=int, default=None,
-                   help='passes over the generated clips (default 3; '
-                   'smoke 1)')
-    p.add_argument('--frame-size', type=int, nargs=2, default=None,
-                   metavar=('W', 'H'),
-                   help='generated frame size (default 456 256, '
-                   "EPIC's; smoke 64 36)")
-    p.add_argument('--loader-workers', type=int, nargs='+', default=None,
-                   metavar='N',
-                   help='also measure a DataLoader over the generated EPIC '
-                   'frames (all modalities) with each of these worker counts')
-    p.add_argument('--loader-batches', type=int, default=8,
-                   help='timed batches per --loader-workers count')
-    p.add_argument('--json', action='store_true',
-                   help='print every figure as one JSON object instead of '
-                   'the table')
-    p.add_argument('--output', default=None,
-                   help='also write the JSON to this file')
-    return p
 
 
 def _choice(value: str, cuda: bool) -> bool:

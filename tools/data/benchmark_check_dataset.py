@@ -14,8 +14,6 @@ import os.path as osp
 import tempfile
 import time
 
-from mbcd_mmaction.datasets.preparation import check_dataset_cfg, epic_config
-from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
 
 
 def main(argv=None):
@@ -27,6 +25,10 @@ def main(argv=None):
     parser.add_argument('--clip-frames', type=int, default=90)
     parser.add_argument('--root', help='keep the data here (default: tmp)')
     args = parser.parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    from mbcd_mmaction.datasets.preparation import (check_dataset_cfg,
+                                                    epic_config)
+    from mbcd_mmaction.datasets.synthetic import generate_epic_kitchens
     with tempfile.TemporaryDirectory() as tmp:
         root = args.root or osp.join(tmp, 'epic')
         generate_epic_kitchens(root, domains=('D1', ),

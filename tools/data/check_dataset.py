@@ -19,9 +19,6 @@ import time
 
 from mmengine.config import Config, DictAction
 
-from mbcd_mmaction.datasets.preparation import (check_dataset_cfg,
-                                                epic_config, hac_config)
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,6 +44,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if sum(x is not None for x in (args.config, args.hac, args.epic)) != 1:
         parser.error('give exactly one of CONFIG, --hac, --epic')
+    # after parsing: --help answers without importing torch and mmaction
+    from mbcd_mmaction.datasets.preparation import (check_dataset_cfg,
+                                                    epic_config, hac_config)
     if args.config:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:

@@ -9,8 +9,6 @@ pickle of the same name when both exist.
 import argparse
 import sys
 
-from mbcd_mmaction.datasets.split_files import convert_split_pickles
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -20,6 +18,8 @@ def main(argv=None) -> int:
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing CSVs')
     args = parser.parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    from mbcd_mmaction.datasets.split_files import convert_split_pickles
     for path in convert_split_pickles(args.split_dir, args.out,
                                       args.overwrite):
         print(f'wrote {path}')

@@ -12,8 +12,6 @@ Exit code 1 when something is missing from the download.
 import argparse
 import sys
 
-from mbcd_mmaction.datasets.preparation import prepare_epic_kitchens
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -28,6 +26,8 @@ def main(argv=None) -> int:
                         default=['rgb', 'flow', 'audio'])
     parser.add_argument('--domains', nargs='+', default=['D1', 'D2', 'D3'])
     args = parser.parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    from mbcd_mmaction.datasets.preparation import prepare_epic_kitchens
     report = prepare_epic_kitchens(args.epic_root, args.split_dir, args.out,
                                    modalities=args.modalities,
                                    domains=args.domains, mode=args.mode)

@@ -12,9 +12,6 @@ import argparse
 import json
 import sys
 
-from mbcd_mmaction.datasets.preparation import prepare_hac_layout
-from mbcd_mmaction.datasets.preparation.media import FLOW_BOUND
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,14 +23,21 @@ def main(argv=None) -> int:
     parser.add_argument('--flow-algorithm', default='auto',
                         choices=['auto', 'tvl1', 'farneback'],
                         help='auto: TV-L1 (cv2.optflow) if available')
-    parser.add_argument('--flow-bound', type=float, default=FLOW_BOUND)
+    parser.add_argument('--flow-bound', type=float, default=None,
+                        help='flow is clipped to [-BOUND, BOUND] pixels '
+                        'before it is quantised (default: the '
+                        'preparation\'s FLOW_BOUND, 20)')
     parser.add_argument('--sample-rate', type=int, default=16000)
     parser.add_argument('--test-fraction', type=float, default=0.2)
     parser.add_argument('--overwrite', action='store_true')
     args = parser.parse_args(argv)
+    # after parsing: --help answers without importing torch and mmaction
+    from mbcd_mmaction.datasets.preparation import prepare_hac_layout
+    from mbcd_mmaction.datasets.preparation.media import FLOW_BOUND
+    bound = FLOW_BOUND if args.flow_bound is None else args.flow_bound
     report = prepare_hac_layout(
         args.src, args.out, fps=args.fps, short_side=args.short_side,
-        flow_algorithm=args.flow_algorithm, bound=args.flow_bound,
+        flow_algorithm=args.flow_algorithm, bound=bound,
         sample_rate=args.sample_rate, test_fraction=args.test_fraction,
         overwrite=args.overwrite)
     print(f"\nflow: {report['flow_algorithm']}; split rows: "
