@@ -85,6 +85,10 @@ def build_benchmark_parser() -> argparse.ArgumentParser:
         'pipeline throughput; prints a table (--json: JSON).')
     p.add_argument('--smoke', action='store_true',
                    help='tiny encoders, 2 iterations, tiny data: seconds')
+    p.add_argument('--startup', action='store_true',
+                   help='only the start-up: seconds until each tool\'s '
+                   '--help answers and of the imports a training pays '
+                   '(fresh interpreters, median of --iters)')
     p.add_argument('--config-root', default='configs')
     p.add_argument('--methods', nargs='+', default=None,
                    help='only these methods (names as discovered)')

@@ -100,6 +100,22 @@ def _fresh_copy(dest):
             shutil.copy2(src, osp.join(dest, name))
 
 
+def _check_console(console: str, cwd) -> None:
+    """The first training shows its summary and first iteration within one
+    screen; the full config stays in the log file it names."""
+    lines = console.splitlines()
+    first = next(i for i, line in enumerate(lines) if 'Epoch(train)' in line)
+    assert first < 25, '\n'.join(lines[:first + 1])
+    summary = [line for line in lines[:first]
+               if 'The full config and environment are in' in line]
+    assert len(summary) == 1 and 'train D2+D3 -> test D1' in summary[0]
+    assert 'Config:' not in console and 'UserWarning' not in console
+    log_file = summary[0].rsplit(' are in ', 1)[1].rstrip('.')
+    log = open(osp.join(str(cwd), log_file)).read()
+    assert 'Config:' in log and 'System environment:' in log and \
+        'Hooks will be executed' in log
+
+
 @pytest.mark.slow
 def test_documented_demo_commands_run_in_order(tmp_path):
     if not osp.isdir(osp.join(REPO, '.git')):
@@ -123,6 +139,8 @@ def test_documented_demo_commands_run_in_order(tmp_path):
                 f'{done.stdout[-3000:]}\n{done.stderr[-3000:]}')
             # Python only reports a failing sitecustomize, and goes on
             assert 'Error in sitecustomize' not in done.stderr, done.stderr
+            if command == 'python tools/demo.py':
+                _check_console(done.stdout + done.stderr, root)
     # the budget held: the demo trained one epoch, not its configured 20
     demo = root / 'work_dirs' / 'mbcd_epic_demo'
     assert (demo / 'epoch_1.pth').is_file()

@@ -55,3 +55,24 @@ def test_the_benchmark_offers_every_input_size():
     from mbcd_mmaction.benchmark.training import SHAPES
     from mbcd_mmaction.parsers import BENCHMARK_SIZES
     assert BENCHMARK_SIZES == tuple(SHAPES)
+
+
+def test_startup_benchmark_times_each_tool_in_a_fresh_interpreter(tmp_path):
+    """``tools/benchmark.py --startup``'s figures: one per tool given and
+    per import, from processes that ran (a failing one is an error)."""
+    from mbcd_mmaction.benchmark.startup import format_startup, startup_times
+    tools = [osp.join(ROOT, 'tools', 'train.py'),
+             osp.join(ROOT, 'tools', 'collect_results.py')]
+    result = startup_times(ROOT, repeats=1, tools=tools, imports=['json'])
+    assert set(result['help_seconds']) == {'tools/train.py',
+                                           'tools/collect_results.py'}
+    assert set(result['import_seconds']) == {'json'}
+    assert all(s > 0 for s in [*result['help_seconds'].values(),
+                               *result['import_seconds'].values()])
+    assert result['slowest_help']['seconds'] == max(
+        result['help_seconds'].values())
+    assert 'tools/train.py --help' in format_startup(result)
+    broken = tmp_path / 'broken.py'
+    broken.write_text('raise SystemExit(3)\n')
+    with pytest.raises(RuntimeError, match='broken.py --help exited 3'):
+        startup_times(ROOT, repeats=1, tools=[str(broken)], imports=[])

@@ -26,6 +26,48 @@ from .loops import ResumableEpochBasedTrainLoop
 
 _CKPT_NAME = re.compile(r'(?:epoch|iter)_(\d+)\.pth$')
 
+#: Messages the console leaves to the log file: mmengine's environment,
+#: full config and hook list (thousands of lines before the first
+#: iteration) and its notices about its own deprecated internals.
+FILE_ONLY_MESSAGES = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
+                      'Hooks will be executed in the following order:',
+                      '"FileClient" will be deprecated',
+                      '"HardDiskBackend" is the alias')
+
+
+class _FileOnlyFilter(logging.Filter):
+    """Drops :data:`FILE_ONLY_MESSAGES` from the handler it is added to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(FILE_ONLY_MESSAGES)
+
+
+def _experiment_summary(runner: 'MMDGRunner') -> str:
+    """One paragraph: what this run trains and where its records go."""
+    experiment = provenance_of(runner)['experiment'] or {}
+    cfg = runner.cfg
+    model = (cfg.get('model') or {}).get('type', '?')
+    loop = cfg.get('train_cfg') or {}
+    budget = (f"{loop['max_epochs']} epoch(s)" if 'max_epochs' in loop else
+              f"{loop['max_iters']} iteration(s)" if 'max_iters' in loop
+              else 'no training loop')
+    batch = (cfg.get('train_dataloader') or {}).get('batch_size', '?')
+
+    def domains(split):
+        return '+'.join(map(str, (experiment.get(split) or {}).get(
+            'domains') or ())) or '?'
+
+    train, test = domains('train'), domains('test')
+    modalities = experiment.get('modalities') or '?'
+    if not isinstance(modalities, str):
+        modalities = '+'.join(modalities)
+    return (f'{osp.basename(cfg.filename or "config")}: {model}, protocol '
+            f"{experiment.get('protocol', '?')}, train {train} -> test "
+            f'{test}, modalities {modalities}, seed {runner.seed}, '
+            f'{budget} of batch {batch} x {runner.world_size} process(es); '
+            f'work dir {runner.work_dir}. The full config and environment '
+            f'are in {runner.logger.log_file}.')
+
 
 def _is_local(path: str, *backend_args) -> bool:
     return '://' not in str(path) and all(a is None for a in backend_args)
@@ -99,10 +141,17 @@ class MMDGRunner(Runner):
     def build_logger(self, *args, **kwargs):
         # setup_env runs before the logger exists.
         logger = super().build_logger(*args, **kwargs)
+        for handler in logger.handlers:
+            if not isinstance(handler, logging.FileHandler):  # the console
+                handler.addFilter(_FileOnlyFilter())
         if self._host_memory is not None:
             logger.info('host memory: freed blocks kept for reuse: '
                         f'{self._host_memory}')
         return logger
+
+    def _log_env(self, env_cfg: dict) -> None:
+        super()._log_env(env_cfg)  # to the log file (_FileOnlyFilter)
+        self.logger.info(_experiment_summary(self))
 
     def build_train_loop(self, loop):
         if isinstance(loop, dict) and loop.get('type', None) in (
