@@ -1,8 +1,8 @@
 """The benchmark's result as tables for the terminal."""
 from typing import List, Optional
 
-COLUMNS = ('method', 's/iter', 'x ERM', 'passes fwd/bwd', 'peak MiB',
-           'trainable M')
+COLUMNS = ('method', 's/iter', 'x ERM', 'passes fwd/bwd', 'trunk s',
+           'top fwd s', 'top bwd s', 'peak MiB', 'trainable M')
 
 
 def _num(value: Optional[float], fmt: str) -> str:
@@ -28,9 +28,10 @@ def _table(header, rows) -> List[str]:
 
 def format_report(result: dict) -> str:
     """Settings, one row per method (median seconds per iteration, ratio to
-    ERM, top-stage passes forward/backward, peak memory above the
-    iteration's start, trainable parameters), the errors and the data
-    pipeline's throughput."""
+    ERM, top-stage passes forward/backward, the instrumented iteration's
+    seconds in the frozen trunks and in the top stages' forward and
+    backward, peak memory above the iteration's start, trainable
+    parameters), the errors and the data pipeline's throughput."""
     s, machine = result['settings'], result['machine']
     out = [f"device {s['device']}"
            + (f" ({machine['gpu']})" if machine.get('gpu') else '')
@@ -42,8 +43,11 @@ def format_report(result: dict) -> str:
     rows = []
     for name, res in result['methods'].items():
         peak = res.get('peak_memory_bytes')
+        split = res.get('split_sec') or {}
         rows.append((name, _num(res.get('sec_per_iter'), '.3f'),
                      _num(res.get('ratio_to_erm'), '.2f'), _passes(res),
+                     *(_num(split.get(k), '.3f')
+                       for k in ('trunk', 'top_fwd', 'top_bwd')),
                      _num(None if peak is None else peak / 2**20, '.0f'),
                      _num(res.get('student_trainable_params', 0) / 1e6,
                           '.2f')))
