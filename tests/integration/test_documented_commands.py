@@ -109,6 +109,9 @@ def _check_console(console: str, cwd) -> None:
     summary = [line for line in lines[:first]
                if 'The full config and environment are in' in line]
     assert len(summary) == 1 and 'train D2+D3 -> test D1' in summary[0]
+    for split in ('training', 'validation'):
+        assert any(f'{split} data: ' in line for line in lines[:first]), \
+            split
     assert 'Config:' not in console and 'UserWarning' not in console
     log_file = summary[0].rsplit(' are in ', 1)[1].rstrip('.')
     log = open(osp.join(str(cwd), log_file)).read()

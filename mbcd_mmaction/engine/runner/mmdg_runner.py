@@ -157,7 +157,23 @@ class MMDGRunner(Runner):
         if isinstance(loop, dict) and loop.get('type', None) in (
                 'EpochBasedTrainLoop', EpochBasedTrainLoop):
             loop = dict(loop, type=ResumableEpochBasedTrainLoop)
-        return super().build_train_loop(loop)
+        return self._log_data_size('training', super().build_train_loop(loop))
+
+    def build_val_loop(self, loop):
+        return self._log_data_size('validation', super().build_val_loop(loop))
+
+    def build_test_loop(self, loop):
+        return self._log_data_size('test', super().build_test_loop(loop))
+
+    def _log_data_size(self, split: str, loop):
+        """One line with the split's size, when its loop is built (before
+        its first iteration)."""
+        loader = getattr(loop, 'dataloader', None)
+        if loader is not None and hasattr(loader.dataset, '__len__'):
+            self.logger.info(
+                f'{split} data: {len(loader.dataset)} samples, '
+                f'{len(loader)} batches of {loader.batch_size}')
+        return loop
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str,
