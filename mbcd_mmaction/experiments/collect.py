@@ -309,7 +309,8 @@ def render_modality_table(table, cells, work_root: str,
              'best of its own modalities.', '',
              '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     csv_rows = []
-    skipped = 0
+    # cells without any run; (modalities, target) groups with one
+    skipped, shown = [], set()
     for cell in cells:
         mods = [m for m in all_mods if m in grid.MODALITIES[cell.modalities]]
         per_view = {view: {} for view, _ in MODALITY_VIEWS}
@@ -326,13 +327,15 @@ def render_modality_table(table, cells, work_root: str,
                 for quantity, value in values.items():
                     per_view[view].setdefault(
                         quantity, CellResult()).values[seed] = value
-        if states.get('missing') == list(seeds):
-            skipped += 1
-            continue
+        target = f'{DATASET_NAMES[cell.dataset]} {cell.column}'
         label = grid.METHOD_NAMES.get(cell.method, cell.method)
+        group = (cell.modalities, target)
+        if states.get('missing') == list(seeds):
+            skipped.append((group, f'{label} ({cell.modalities}) {target}'))
+            continue
+        shown.add(group)
         for view, _ in MODALITY_VIEWS:
-            line = [label, f'{DATASET_NAMES[cell.dataset]} {cell.column}',
-                    view]
+            line = [label, target, view]
             for quantity in ['fused'] + all_mods + ['fused - best uni']:
                 if quantity in all_mods and quantity not in mods:
                     line.append('')
@@ -352,9 +355,16 @@ def render_modality_table(table, cells, work_root: str,
                     ' '.join(map(str, result.failed)),
                     ' '.join(map(str, result.unfinished))])
             lines.append('| ' + ' | '.join(line) + ' |')
-    if skipped:
-        lines += ['', f'{skipped} cell(s) of the table without any run '
-                  '(no work dir for any seed) are left out.']
+    # a method missing beside others that ran is named; a target and
+    # modalities nobody ran (not part of this sweep) are only counted
+    missing = [name for group, name in skipped if group in shown]
+    empty = {group for group, _ in skipped if group not in shown}
+    if missing:
+        lines += ['', 'No run for: ' + '; '.join(missing) + '.']
+    if empty:
+        lines += ['', f'{len(empty)} target(s) x modalities of the table '
+                  'without any run (no work dir for any seed) are left '
+                  'out.']
     return '\n'.join(lines) + '\n', csv_rows
 
 

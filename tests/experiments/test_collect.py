@@ -147,9 +147,12 @@ def test_per_modality_table_fused_minus_best_uni_per_seed(tmp_path):
                      (0.55, 0.40, 0.50, 0.20))
     _modality_result(root, run, 1, (0.60, 0.70, 0.30, 0.20),
                      (0.65, 0.70, 0.30, 0.20))
-    markdown, table_csv = collect(root, [1], [0, 1, 2], methods=['erm'],
-                                  per_modality=True)
+    markdown, table_csv = collect(root, [1], [0, 1, 2],
+                                  methods=['erm', 'ema'], per_modality=True)
     lines = markdown.splitlines()
+    # EMA has no run where ERM has one: named; the targets nobody ran are
+    # only counted
+    assert 'No run for: EMA (vaf) EPIC-Kitchens D2,D3->D1.' in lines
     assert lines[4] == ('| Method | Target | View | Fused | Video | Audio | '
                         'Flow | Fused − best uni |')
     # only the cell with runs; the table's other cells are counted
