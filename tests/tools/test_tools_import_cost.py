@@ -76,3 +76,23 @@ def test_startup_benchmark_times_each_tool_in_a_fresh_interpreter(tmp_path):
     broken.write_text('raise SystemExit(3)\n')
     with pytest.raises(RuntimeError, match='broken.py --help exited 3'):
         startup_times(ROOT, repeats=1, tools=[str(broken)], imports=[])
+
+
+@pytest.mark.parametrize('tool, args, message', [
+    ('demo.py', ['--scenario', 'bogus'],
+     "--scenario bogus: expected one of ['balanced', 'imbalance']"),
+    ('cache_features.py', ['configs/mbcd/mbcd_epic_demo.py', '--splits',
+                           'train', 'bogus'],
+     "--splits bogus: expected one of ('train', 'val', 'test')"),
+    ('cache_features.py', ['configs/mbcd/mbcd_epic_demo.py', '--dtype',
+                           'int8'],
+     "--dtype int8: expected one of ('float16', 'float32')"),
+], ids=['demo --scenario', 'cache_features --splits',
+        'cache_features --dtype'])
+def test_choices_checked_after_the_late_imports(tool, args, message):
+    """The choices that need the package are still checked, before
+    anything runs: a usage error (exit 2) naming the value."""
+    done = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool),
+                           *args], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 2 and message in done.stderr, done.stderr
