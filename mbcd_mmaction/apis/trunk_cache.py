@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import os.path as osp
-import random
 import shutil
 import tempfile
 import time
@@ -25,37 +24,13 @@ from mmengine.runner.utils import set_random_seed
 from mbcd_mmaction.datasets.trunk_cache import (FORMAT_VERSION, MANIFEST,
                                                 SPLITS, TrunkCacheError,
                                                 canonical, dataset_spec,
-                                                split_dir,
+                                                live_sample, split_dir,
                                                 trunk_fingerprint)
 from mbcd_mmaction.engine.runner.atomic import atomic_write_bytes, fsync_dir
 
 LOADERS = dict(train='train_dataloader', val='val_dataloader',
                test='test_dataloader')
 DTYPES = ('float16', 'float32')
-
-
-def seed_view(seed: int, clip: int, view: int) -> None:
-    """Seeds Python's, NumPy's and torch's generators for augmented view
-    ``view`` of clip ``clip``: the same view is drawn again from the same
-    arguments (tests compare cached and live trunks on it)."""
-    state = int(np.random.SeedSequence([seed, clip, view])
-                .generate_state(1)[0])
-    random.seed(state)
-    np.random.seed(state)
-    torch.manual_seed(state)
-
-
-def live_sample(dataset, seed: int, clip: int, view: int) -> dict:
-    """Pipeline output of view ``view`` of ``clip``, as the cache drew
-    it. ``prepare_data``, not ``dataset[clip]``: mmengine's training-mode
-    ``__getitem__`` would silently substitute another clip for a failed
-    one."""
-    seed_view(seed, clip, view)
-    data = dataset.prepare_data(clip)
-    if data is None:
-        raise TrunkCacheError(f'clip {clip} of {type(dataset).__name__}: '
-                              'the pipeline returned None')
-    return data
 
 
 def _write_split(model, dataset, directory: str, num_views: int, seed: int,

@@ -14,7 +14,8 @@ from .protocols import (PROTOCOLS, apply_experiment, apply_protocol,
                         apply_top_level, protocol_domains)
 from .transforms import *  # noqa: F401,F403
 from .trunk_cache import (CachedTrunkDataset, CachedViewSampler,
-                          TrunkCacheError, apply_trunk_cache)
+                          ReplayedViewDataset, TrunkCacheError,
+                          apply_trunk_cache)
 
 __all__ = [
     'EpicKitchensDataset', 'ALL_DOMAINS', 'ALL_MODALITIES', 'CLASSES',
@@ -22,5 +23,5 @@ __all__ = [
     'apply_top_level', 'protocol_domains',
     'HACDataset', 'HAC_DOMAINS', 'HAC_CLASSES', 'MultiModalDGDataset',
     'PROTOCOLS', 'CachedTrunkDataset', 'CachedViewSampler',
-    'TrunkCacheError', 'apply_trunk_cache'
+    'ReplayedViewDataset', 'TrunkCacheError', 'apply_trunk_cache'
 ]

@@ -28,6 +28,7 @@ import copy
 import hashlib
 import json
 import os.path as osp
+import random
 from typing import Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
@@ -151,6 +152,31 @@ def check_manifest(manifest: dict, directory: str, dataset_cfg: dict,
             'config and --cfg-options as training)')
 
 
+def seed_view(seed: int, clip: int, view: int) -> None:
+    """Seeds Python's, NumPy's and torch's generators for augmented view
+    ``view`` of clip ``clip``: the same view is drawn again from the same
+    arguments (tests compare cached and live trunks on it)."""
+    state = int(np.random.SeedSequence([seed, clip, view])
+                .generate_state(1)[0])
+    random.seed(state)
+    np.random.seed(state)
+    torch.manual_seed(state)
+
+
+def live_sample(dataset, seed: int, clip: int, view: int) -> dict:
+    """Pipeline output of view ``view`` of ``clip``, as the cache drew
+    it. ``prepare_data``, not ``dataset[clip]``: mmengine's training-mode
+    ``__getitem__`` would silently substitute another clip for a failed
+    one."""
+    seed_view(seed, clip, view)
+    data = dataset.prepare_data(clip)
+    if data is None:
+        raise TrunkCacheError(f'clip {clip} of {type(dataset).__name__}: '
+                              'the pipeline returned None')
+    return data
+
+
+
 @DATASETS.register_module()
 class CachedTrunkDataset(Dataset):
     """Trunk outputs of a dataset's clips, read from a trunk cache.
@@ -245,6 +271,76 @@ class CachedViewSampler(DefaultSampler):
         views = self._views()
         for i in super().__iter__():
             yield i, int(views[i])
+
+
+@DATASETS.register_module()
+class ReplayedViewDataset(Dataset):
+    """A live training dataset indexed like :class:`CachedTrunkDataset`:
+    item ``(clip, view)`` is decoded and augmented afresh, as the view that
+    a cache of ``num_views`` views built with ``seed`` stores for that clip
+    (:func:`live_sample`). Trained with :class:`CachedViewSampler`, a live
+    run then sees exactly the inputs of the run from that cache, so the two
+    differ only in where the trunk outputs come from
+    (``tools/cache_benchmark.py`` times and compares them). Python's,
+    NumPy's and torch's generators are restored after every item: the
+    model's own random draws (dropout) are those of the cached run.
+
+    Args:
+        dataset (dict | Dataset): The training dataset (config or built).
+        num_views (int): Views per clip of the cache being replayed.
+        seed (int): The seed the cache was built with.
+    """
+
+    def __init__(self, dataset, num_views: int, seed: int):
+        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) \
+            else dataset
+        if int(num_views) < 1:
+            raise ValueError(f'ReplayedViewDataset: num_views must be >= 1, '
+                             f'got {num_views!r}')
+        self.num_views = int(num_views)
+        self.seed = int(seed)
+
+    @property
+    def metainfo(self) -> dict:
+        return self.dataset.metainfo
+
+    def get_data_info(self, idx: int) -> dict:
+        return self.dataset.get_data_info(idx)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: Tuple[int, int]) -> dict:
+        if not isinstance(index, (tuple, list)):
+            raise TypeError('ReplayedViewDataset is indexed with (clip, '
+                            "view): use sampler=dict(type='CachedViewSampler')")
+        clip, view = (int(i) for i in index)
+        if not 0 <= view < self.num_views:
+            raise IndexError(f'view {view}: the replayed cache has views '
+                             f'0..{self.num_views - 1}')
+        states = random.getstate(), np.random.get_state(), \
+            torch.get_rng_state()
+        try:
+            return live_sample(self.dataset, self.seed, clip, view)
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+            torch.set_rng_state(states[2])
+
+
+def replay_cached_views(cfg, num_views: int, seed: int) -> None:
+    """Make ``cfg``'s live training read the views a cache of ``num_views``
+    views built with ``seed`` stores (:class:`ReplayedViewDataset` and
+    :class:`CachedViewSampler`), so it trains on the same inputs as the run
+    from that cache. Call after the protocol has filled the datasets'
+    domains."""
+    loader = cfg.train_dataloader
+    loader['dataset'] = dict(type='ReplayedViewDataset',
+                             dataset=loader['dataset'], num_views=num_views,
+                             seed=seed)
+    sampler = dict(loader.get('sampler', None) or {})
+    sampler['type'] = 'CachedViewSampler'
+    loader['sampler'] = sampler
 
 
 def apply_trunk_cache(cfg) -> None:
