@@ -26,7 +26,8 @@ def _benchmark(path: str) -> dict:
         return dict(ok=False, error=f'{path}: not JSON ({e})')
     methods = {name: {k: res.get(k) for k in (
         'sec_per_iter', 'ratio_to_erm', 'top_stage_passes_fwd',
-        'top_stage_passes_bwd', 'peak_memory_bytes')}
+        'top_stage_passes_bwd', 'top_stage_gradients_bwd',
+        'peak_memory_bytes')}
         for name, res in result['methods'].items()}
     out = dict(ok=not result['errors'], errors=result['errors'],
                settings={k: result['settings'][k] for k in (

@@ -1,8 +1,8 @@
 """The benchmark's result as tables for the terminal."""
 from typing import List, Optional
 
-COLUMNS = ('method', 's/iter', 'x ERM', 'passes fwd/bwd', 'trunk s',
-           'top fwd s', 'top bwd s', 'peak MiB', 'trainable M')
+COLUMNS = ('method', 's/iter', 'x ERM', 'passes fwd/bwd', 'gradients',
+           'trunk s', 'top fwd s', 'top bwd s', 'peak MiB', 'trainable M')
 
 
 def _num(value: Optional[float], fmt: str) -> str:
@@ -17,6 +17,11 @@ def _passes(res: dict) -> str:
     return f'{fwd:g}/{bwd:g}'
 
 
+def _gradients(res: dict) -> str:
+    grads = res.get('top_stage_gradients_bwd')
+    return '-' if grads is None else f'{grads:g}'
+
+
 def _table(header, rows) -> List[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows])
               for i in range(len(header))]
@@ -28,7 +33,8 @@ def _table(header, rows) -> List[str]:
 
 def format_report(result: dict) -> str:
     """Settings, one row per method (median seconds per iteration, ratio to
-    ERM, top-stage passes forward/backward, the instrumented iteration's
+    ERM, top-stage passes forward/backward and the gradients the backward
+    passes carry, the instrumented iteration's
     seconds in the frozen trunks and in the top stages' forward and
     backward, peak memory above the iteration's start, trainable
     parameters), the errors and the data pipeline's throughput."""
@@ -46,6 +52,7 @@ def format_report(result: dict) -> str:
         split = res.get('split_sec') or {}
         rows.append((name, _num(res.get('sec_per_iter'), '.3f'),
                      _num(res.get('ratio_to_erm'), '.2f'), _passes(res),
+                     _gradients(res),
                      *(_num(split.get(k), '.3f')
                        for k in ('trunk', 'top_fwd', 'top_bwd')),
                      _num(None if peak is None else peak / 2**20, '.0f'),

@@ -9,8 +9,10 @@ an iteration into its parts comes from separate, instrumented iterations
 ``extract_trunk`` and the optimiser wrapper's ``backward``/``step``), so the
 model code carries no timers.
 """
+import contextlib
 import copy
 import ctypes
+import functools
 import glob
 import os.path as osp
 import statistics
@@ -116,6 +118,12 @@ class _Clock:
         self.total = {}
         self.calls = {}
         self._depth = {}
+        #: gradients the backward under way carries at once (more than one
+        #: inside a batched ``torch.autograd.grad``; set by
+        #: :func:`_gradients_per_backward`)
+        self.batch = 1
+        #: gradients carried back through the top stages, summed over passes
+        self.gradients = 0
         self._start = {}
 
     def enter(self, key):
@@ -160,6 +168,7 @@ def _time_module(layer: torch.nn.Module, clock: _Clock) -> list:
     def output_grad(grad):
         pending.append(len(params))
         clock.enter('top_bwd')
+        clock.gradients += clock.batch
 
     def param_grad(grad):
         if pending:
@@ -179,30 +188,62 @@ def _time_module(layer: torch.nn.Module, clock: _Clock) -> list:
             *[p.register_hook(param_grad) for p in params]]
 
 
+@contextlib.contextmanager
+def _gradients_per_backward(clock: _Clock):
+    """Within the block, a batched ``torch.autograd.grad``
+    (``is_grads_batched``) sets ``clock.batch`` to the number of gradients
+    it carries while it runs: one backward pass through the top stages
+    then does the work of that many (the tensor hooks see one call)."""
+    grad = torch.autograd.grad
+
+    @functools.wraps(grad)
+    def counted(outputs, inputs, grad_outputs=None, *args, **kwargs):
+        if not kwargs.get('is_grads_batched', False):
+            return grad(outputs, inputs, grad_outputs, *args, **kwargs)
+        given = [g for g in (grad_outputs if isinstance(
+            grad_outputs, (list, tuple)) else [grad_outputs])
+            if g is not None]
+        clock.batch = given[0].shape[0]
+        try:
+            return grad(outputs, inputs, grad_outputs, *args, **kwargs)
+        finally:
+            clock.batch = 1
+
+    torch.autograd.grad = counted
+    try:
+        yield
+    finally:
+        torch.autograd.grad = grad
+
+
 def _top_stage_modules(model) -> List[torch.nn.Module]:
     return [layer for enc in model.encoders.values()
             for layer in enc.top_layers().values()]
 
 
 def count_top_stage_passes(model, step: Callable[[], Any]
-                           ) -> Tuple[float, float]:
+                           ) -> Tuple[float, float, float]:
     """Forward and backward passes through the trainable top stages during
-    one call of ``step`` (e.g. a training iteration), per top-stage module:
-    ``(forward, backward)``. A pass is one forward call of a module, or one
-    backward through it (``loss.backward()`` or a
-    ``torch.autograd.grad``; a batched one, several gradients at once,
-    counts once); a gradient injected into the parameters directly is
-    none. ERM's iteration is ``(1, 1)``."""
+    one call of ``step`` (e.g. a training iteration), per top-stage module,
+    and the gradients those backward passes carry:
+    ``(forward, backward, gradients)``. A pass is one forward call of a
+    module, or one backward through it (``loss.backward()`` or a
+    ``torch.autograd.grad``; a batched one counts once, and as many
+    gradients as it carries: it costs about that many passes); a gradient
+    injected into the parameters directly is none. ERM's iteration is
+    ``(1, 1, 1)``."""
     clock = _Clock(lambda: None)
     layers = _top_stage_modules(model)
     handles = [h for layer in layers for h in _time_module(layer, clock)]
     try:
-        step()
+        with _gradients_per_backward(clock):
+            step()
     finally:
         for h in handles:
             h.remove()
     return (clock.calls.get('top_fwd', 0) / len(layers),
-            clock.calls.get('top_bwd', 0) / len(layers))
+            clock.calls.get('top_bwd', 0) / len(layers),
+            clock.gradients / len(layers))
 
 
 class _Memory:
@@ -334,7 +375,8 @@ class MethodRunner:
         try:
             self.sync()
             start = time.perf_counter()
-            model.train_step(self.batch, ow)
+            with _gradients_per_backward(clock):
+                model.train_step(self.batch, ow)
             self.sync()
             train_step = time.perf_counter() - start
             clock.enter('ema_update')
@@ -363,7 +405,8 @@ class MethodRunner:
                     top_stage_passes_fwd=clock.calls.get('top_fwd', 0) /
                     top_modules,
                     top_stage_passes_bwd=clock.calls.get('top_bwd', 0) /
-                    top_modules)
+                    top_modules,
+                    top_stage_gradients_bwd=clock.gradients / top_modules)
 
     def memory_step(self) -> int:
         """Peak memory of one iteration (bytes above its start). On CPU
@@ -492,6 +535,8 @@ def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                        'top_stage_passes_fwd'] if splits[name] else None,
                    top_stage_passes_bwd=splits[name][0][
                        'top_stage_passes_bwd'] if splits[name] else None,
+                   top_stage_gradients_bwd=splits[name][0][
+                       'top_stage_gradients_bwd'] if splits[name] else None,
                    **runner.sizes())
         if name == 'erm' and split:
             erm_other = split['other']

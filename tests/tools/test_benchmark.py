@@ -49,6 +49,10 @@ def test_benchmark_smoke_prints_every_figure(tmp_path):
     assert methods['mbcd']['top_stage_passes_fwd'] == 2
     assert methods['mbcd']['top_stage_passes_bwd'] == 2
     assert methods['erm']['top_stage_passes_fwd'] == 1
+    # ... and its batched backward carries two gradients (grad CE_k and the
+    # uni-modal distillation's), the final backward one.
+    assert methods['mbcd']['top_stage_gradients_bwd'] == 3
+    assert methods['erm']['top_stage_gradients_bwd'] == 1
     data = out['data']
     for source in ('epic_frames_jpg', 'epic_clips_decord', 'hac_mp4_decord'):
         rates = data['clips_per_sec_per_worker'][source]
@@ -88,6 +92,7 @@ def test_benchmark_smoke_prints_every_figure(tmp_path):
                                               skipped='1 GPU(s) visible')
     full = summary['benchmark_full']
     assert full['methods']['mbcd']['top_stage_passes_bwd'] == 2
+    assert full['methods']['mbcd']['top_stage_gradients_bwd'] == 3
     assert set(full['loader_clips_per_sec']['by_workers']) == {'0', '1'}
 
 
