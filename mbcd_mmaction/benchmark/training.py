@@ -221,6 +221,21 @@ def _top_stage_modules(model) -> List[torch.nn.Module]:
             for layer in enc.top_layers().values()]
 
 
+#: what :func:`_top_stage_counts` reports, as the benchmark's JSON names it
+TOP_STAGE_COUNTS = ('top_stage_passes_fwd', 'top_stage_passes_bwd',
+                    'top_stage_gradients_bwd')
+
+
+def _top_stage_counts(clock: _Clock, num_modules: int) -> Dict[str, float]:
+    """Forward passes, backward passes and the gradients those carry, per
+    top-stage module, from a clock that :func:`_time_module` and
+    :func:`_gradients_per_backward` fed."""
+    return dict(zip(TOP_STAGE_COUNTS, (
+        clock.calls.get('top_fwd', 0) / num_modules,
+        clock.calls.get('top_bwd', 0) / num_modules,
+        clock.gradients / num_modules)))
+
+
 def count_top_stage_passes(model, step: Callable[[], Any]
                            ) -> Tuple[float, float, float]:
     """Forward and backward passes through the trainable top stages during
@@ -241,9 +256,7 @@ def count_top_stage_passes(model, step: Callable[[], Any]
     finally:
         for h in handles:
             h.remove()
-    return (clock.calls.get('top_fwd', 0) / len(layers),
-            clock.calls.get('top_bwd', 0) / len(layers),
-            clock.gradients / len(layers))
+    return tuple(_top_stage_counts(clock, len(layers)).values())
 
 
 class _Memory:
@@ -400,13 +413,8 @@ class MethodRunner:
                              parts['top_fwd'] - parts['top_bwd'] -
                              parts['optimizer_step'])
         parts['total'] = train_step + parts['ema_update']
-        top_modules = len(_top_stage_modules(model))
-        return dict(parts=parts,
-                    top_stage_passes_fwd=clock.calls.get('top_fwd', 0) /
-                    top_modules,
-                    top_stage_passes_bwd=clock.calls.get('top_bwd', 0) /
-                    top_modules,
-                    top_stage_gradients_bwd=clock.gradients / top_modules)
+        return dict(parts=parts, **_top_stage_counts(
+            clock, len(_top_stage_modules(model))))
 
     def memory_step(self) -> int:
         """Peak memory of one iteration (bytes above its start). On CPU
@@ -531,12 +539,8 @@ def benchmark_methods(methods: Dict[str, str], shapes: Dict[str, tuple],
                                    for k, v in split.items()
                                    if k != 'total'} if split else {},
                    peak_memory_bytes=max(peaks[name], default=None),
-                   top_stage_passes_fwd=splits[name][0][
-                       'top_stage_passes_fwd'] if splits[name] else None,
-                   top_stage_passes_bwd=splits[name][0][
-                       'top_stage_passes_bwd'] if splits[name] else None,
-                   top_stage_gradients_bwd=splits[name][0][
-                       'top_stage_gradients_bwd'] if splits[name] else None,
+                   **{k: splits[name][0][k] if splits[name] else None
+                      for k in TOP_STAGE_COUNTS},
                    **runner.sizes())
         if name == 'erm' and split:
             erm_other = split['other']
